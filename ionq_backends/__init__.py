@@ -1,0 +1,59 @@
+"""ionq-backends: an asyncio client for IonQ's backend status and characterization API.
+
+async with IonQClient() as client:
+    snapshot = await client.get_backends()
+"""
+
+from ._client import IonQClient
+from ._constants import VERSION as __version__
+from ._converters import make_converter
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    IonQError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseValidationError,
+    ServerError,
+)
+from ._models import (
+    Backend,
+    BackendChange,
+    BackendName,
+    BackendsSnapshot,
+    BackendStatus,
+    Characterization,
+    CharacterizationPage,
+    FidelityStat,
+    Timing,
+)
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "Backend",
+    "BackendChange",
+    "BackendName",
+    "BackendStatus",
+    "BackendsSnapshot",
+    "BadRequestError",
+    "Characterization",
+    "CharacterizationPage",
+    "FidelityStat",
+    "IonQClient",
+    "IonQError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseValidationError",
+    "ServerError",
+    "Timing",
+    "__version__",
+    "make_converter",
+]

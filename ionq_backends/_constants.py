@@ -1,0 +1,48 @@
+"""Every default of ionq-backends, in one place."""
+
+from __future__ import annotations
+
+from typing import Final
+
+VERSION: Final = "0.1.0"
+USER_AGENT: Final = f"ionq-backends/{VERSION}"
+
+# Where and how to reach the API.
+DEFAULT_BASE_URL: Final = "https://api.ionq.co"
+ENV_API_KEY: Final = "IONQ_API_KEY"
+ENV_BASE_URL: Final = "IONQ_BASE_URL"
+API_VERSIONS: Final = ("v0.3", "v0.4")
+DEFAULT_API_VERSION: Final = "v0.4"
+
+# Timeouts, in seconds: `timeout=T` means ClientTimeout(total=T, connect=min(10, T), sock_read=T).
+DEFAULT_TIMEOUT: Final = 30.0
+MAX_CONNECT_TIMEOUT: Final = 10.0
+
+# Concurrency: requests in flight at once for one client, whichever method issued them.
+DEFAULT_MAX_CONCURRENCY: Final = 8
+
+# Retries (GET only).
+DEFAULT_MAX_RETRIES: Final = 2
+BACKOFF_INITIAL: Final = 0.5
+BACKOFF_MAX: Final = 8.0
+# Each backoff delay is scaled by a factor drawn from [1 - JITTER, 1 + JITTER].
+BACKOFF_JITTER: Final = 0.25
+DEFAULT_RETRY_AFTER_CAP: Final = 60.0
+RETRY_STATUSES: Final = frozenset({408, 409, 429, 500, 502, 503, 504, *range(520, 530)})
+
+# Responses.
+MAX_BODY_BYTES: Final = 4 * 1024 * 1024
+MAX_REDIRECTS: Final = 3
+# How much of a non-JSON error body an exception keeps.
+ERROR_BODY_KEEP: Final = 2048
+
+# Characterizations.
+MAX_PAGE_SIZE: Final = 10
+
+# watch(): seconds between round starts, its jitter as a fraction of the interval, and the fields
+# whose changes alone do not make an event (they change on nearly every poll).
+DEFAULT_WATCH_INTERVAL: Final = 60.0
+DEFAULT_WATCH_JITTER: Final = 0.1
+DEFAULT_WATCH_IGNORE: Final = frozenset({"average_queue_time", "last_updated"})
+
+LOGGER_NAME: Final = "ionq_backends"

@@ -1,0 +1,187 @@
+"""The attrs models every API version is structured into."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import attrs
+
+from ._errors import IonQError
+
+__all__ = [
+    "Backend",
+    "BackendChange",
+    "BackendName",
+    "BackendStatus",
+    "BackendsSnapshot",
+    "Characterization",
+    "CharacterizationPage",
+    "FidelityStat",
+    "Timing",
+]
+
+
+class BackendName(enum.StrEnum):
+    """The backends `get_backends()` fans out over by default.
+
+    Never a validation list: any name the API knows may be asked for, and `Backend.name` is a `str`.
+    """
+
+    ARIA_1 = "qpu.aria-1"
+    ARIA_2 = "qpu.aria-2"
+    FORTE_1 = "qpu.forte-1"
+    FORTE_ENTERPRISE_1 = "qpu.forte-enterprise-1"
+    FORTE_ENTERPRISE_2 = "qpu.forte-enterprise-2"
+    FORTE_ENTERPRISE_3 = "qpu.forte-enterprise-3"
+
+
+class BackendStatus(enum.StrEnum):
+    """Statuses the API is known to send; an unknown one stays a plain `str`."""
+
+    AVAILABLE = "available"
+    UNAVAILABLE = "unavailable"
+    RETIRED = "retired"
+    # v0.3 with `?status=verbose`:
+    RUNNING = "running"
+    RESERVED = "reserved"
+    CALIBRATING = "calibrating"
+    OFFLINE = "offline"
+
+
+def _no_extra() -> Mapping[str, Any]:
+    return {}
+
+
+@attrs.frozen
+class Backend:
+    """One QPU or simulator as the API last described it.
+
+    Fields the API omitted are `None`. `average_queue_time` is the raw wire number; IonQ does not
+    document its unit, and `queue_time` reads it as milliseconds.
+    """
+
+    name: str
+    status: BackendStatus | str
+    api_version: str
+    qubits: int | None = None
+    average_queue_time: float | None = None
+    last_updated: datetime | None = None
+    degraded: bool | None = None
+    characterization_id: str | None = None
+    kw: float | None = None
+    location: str | None = None
+    supported_gates: tuple[str, ...] | None = None
+    supported_native_gates: tuple[str, ...] | None = None
+    supported_error_mitigations: tuple[str, ...] | None = None
+    noise_models: tuple[str, ...] | None = None
+    has_access: bool | None = None
+    extra: Mapping[str, Any] = attrs.field(factory=_no_extra, hash=False)
+
+    @property
+    def queue_time(self) -> timedelta | None:
+        """`average_queue_time` as a duration, read as milliseconds (IonQ leaves it unsaid)."""
+        if self.average_queue_time is None:
+            return None
+        return timedelta(milliseconds=self.average_queue_time)
+
+    @property
+    def is_available(self) -> bool:
+        """True when the backend accepts and runs jobs now (`available`, or verbose `running`)."""
+        return self.status in (BackendStatus.AVAILABLE, BackendStatus.RUNNING)
+
+
+@attrs.frozen
+class FidelityStat:
+    """One fidelity figure: `statistic` says which (`"mean"` in v0.3, `"median"` in v0.4)."""
+
+    value: float | None
+    stderr: float | None
+    statistic: str
+
+
+@attrs.frozen
+class Timing:
+    """Characterized durations, in seconds. `one_qubit`/`two_qubit` are the wire's `1q`/`2q`."""
+
+    t1: float | None = None
+    t2: float | None = None
+    one_qubit: float | None = None
+    two_qubit: float | None = None
+    readout: float | None = None
+    reset: float | None = None
+    extra: Mapping[str, Any] = attrs.field(factory=_no_extra, hash=False)
+
+
+@attrs.frozen
+class Characterization:
+    """One characterization (calibration) of a backend.
+
+    `fidelity` maps the wire keys (`"1q"`, `"2q"`, `"spam"`, and any new ones) to a `FidelityStat`.
+    """
+
+    id: str
+    backend: str | None
+    date: datetime | None
+    api_version: str
+    qubits: int | None = None
+    connectivity: tuple[tuple[int, int], ...] = ()
+    fidelity: Mapping[str, FidelityStat] = attrs.field(factory=_no_extra, hash=False)
+    timing: Timing = attrs.field(factory=Timing)
+    extra: Mapping[str, Any] = attrs.field(factory=_no_extra, hash=False)
+
+
+@attrs.frozen
+class CharacterizationPage:
+    """One page of a characterizations listing; `pages` is the API's advisory "remaining pages"."""
+
+    characterizations: tuple[Characterization, ...]
+    pages: int | None
+
+
+def _no_errors() -> Mapping[str, IonQError]:
+    return {}
+
+
+@attrs.frozen(eq=False)
+class BackendsSnapshot(Mapping[str, Backend]):
+    """The outcome of one fan-out: a mapping of the names that succeeded, plus `errors`."""
+
+    backends: Mapping[str, Backend]
+    errors: Mapping[str, IonQError] = attrs.field(factory=_no_errors)
+    fetched_at: datetime | None = None
+
+    def __getitem__(self, name: str) -> Backend:
+        return self.backends[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.backends)
+
+    def __len__(self) -> int:
+        return len(self.backends)
+
+    def raise_for_errors(self) -> None:
+        """Raise an `ExceptionGroup` of every backend's error, if any failed."""
+        if self.errors:
+            raise ExceptionGroup(
+                f"{len(self.errors)} of {len(self.errors) + len(self.backends)} backends failed: "
+                + ", ".join(self.errors),
+                list(self.errors.values()),
+            )
+
+
+@attrs.frozen
+class BackendChange:
+    """One event of `watch()`.
+
+    `previous` is the last good value (`None` on the first round), `current` the new one (`None`
+    when the fetch failed, then `error` says why). `changed_fields` names the fields that differ.
+    """
+
+    name: str
+    previous: Backend | None
+    current: Backend | None
+    error: IonQError | None = None
+    changed_fields: tuple[str, ...] = ()

@@ -1,0 +1,60 @@
+"""Pure change detection for `watch()`: successive snapshots in, `BackendChange` events out."""
+
+from __future__ import annotations
+
+import attrs
+
+from ._errors import IonQError
+from ._models import Backend, BackendChange, BackendsSnapshot
+
+__all__ = ["Watcher"]
+
+_FIELDS = tuple(field.name for field in attrs.fields(Backend))
+
+
+def _error_key(error: IonQError) -> tuple[str, int | None, str]:
+    # Not the request id: every failed request has a new one, and it is still the same error.
+    return type(error).__name__, getattr(error, "status_code", None), error.message
+
+
+class Watcher:
+    """Remember the last good value and the current error of each backend between rounds."""
+
+    def __init__(self, ignore: frozenset[str]) -> None:
+        unknown = ignore - set(_FIELDS)
+        if unknown:
+            raise ValueError(f"ignore names no Backend field: {', '.join(sorted(unknown))}")
+        self._compared = tuple(name for name in _FIELDS if name not in ignore)
+        self._good: dict[str, Backend] = {}
+        self._failing: dict[str, tuple[str, int | None, str]] = {}
+        self._seen: set[str] = set()
+
+    def changed_fields(self, previous: Backend, current: Backend) -> tuple[str, ...]:
+        """The compared fields whose values differ (`extra` included)."""
+        return tuple(
+            name for name in self._compared if getattr(previous, name) != getattr(current, name)
+        )
+
+    def update(self, snapshot: BackendsSnapshot) -> list[BackendChange]:
+        """Fold one round in and return its events."""
+        changes: list[BackendChange] = []
+        for name, current in snapshot.items():
+            previous = self._good.get(name)
+            first = name not in self._seen
+            recovered = self._failing.pop(name, None) is not None
+            self._seen.add(name)
+            self._good[name] = current
+            if first:
+                changes.append(BackendChange(name, None, current))
+                continue
+            changed = self.changed_fields(previous, current) if previous is not None else ()
+            if changed or recovered:
+                changes.append(BackendChange(name, previous, current, None, changed))
+        for name, error in snapshot.errors.items():
+            self._seen.add(name)
+            key = _error_key(error)
+            if self._failing.get(name) == key:
+                continue
+            self._failing[name] = key
+            changes.append(BackendChange(name, self._good.get(name), None, error))
+        return changes

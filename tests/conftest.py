@@ -1,0 +1,76 @@
+"""Shared test fixtures, and the aioresponses shim for aiohttp >= 3.14."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+import aioresponses.core
+import pytest
+from aiohttp import web
+
+SECRET = "sk-test-0123456789abcdef"
+
+
+class _StubStreamWriter:
+    """aiohttp 3.14's ClientResponse reads only `.output_size` from its stream writer."""
+
+    output_size = 0
+
+
+class ShimClientResponse(aiohttp.ClientResponse):
+    """A ClientResponse aioresponses can build: it supplies the `stream_writer` aiohttp 3.14 wants.
+
+    Upstream: pnuckowski/aioresponses#289. `test_aioresponses_shim_still_needed` says when
+    to drop it.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("stream_writer", _StubStreamWriter())
+        super().__init__(*args, **kwargs)
+
+
+def shim_needed() -> bool:
+    return "stream_writer" in inspect.signature(aiohttp.ClientResponse.__init__).parameters
+
+
+if shim_needed():
+    aioresponses.core.ClientResponse = ShimClientResponse  # type: ignore[misc]
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@asynccontextmanager
+async def serve(routes: dict[str, Handler], **runner_kwargs: Any) -> AsyncIterator[str]:
+    """Run a real aiohttp.web server on loopback with GET `routes`; yield its base URL."""
+    app = web.Application()
+    for path, handler in routes.items():
+        app.router.add_get(path, handler)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5, **runner_kwargs)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    """Delays the client asked to sleep; pass `fake_sleep` to the client to record them."""
+    return []
+
+
+@pytest.fixture
+def fake_sleep(sleeps: list[float]) -> Callable[[float], Awaitable[None]]:
+    async def sleep(delay: float) -> None:
+        sleeps.append(delay)
+        await asyncio.sleep(0)
+
+    return sleep

@@ -1,0 +1,261 @@
+"""Converters: the wire of v0.3 and v0.4 into one set of models, lenient and strict."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from ionq_backends import (
+    Backend,
+    BackendStatus,
+    Characterization,
+    CharacterizationPage,
+    ResponseValidationError,
+    make_converter,
+)
+
+V4_BACKEND = {  # the v0.4 seed page's example
+    "average_queue_time": 1181215,
+    "backend": "qpu.aria-1",
+    "degraded": True,
+    "last_updated": "2025-06-16T00:00:00Z",
+    "qubits": 25,
+    "status": "available",
+    "characterization_id": "617a1f8b-59d4-435d-aa33-695433d7155e",
+    "kw": 4902.81,
+    "location": "College Park, MD, USA",
+    "supported_gates": ["x", "rz", "cnot"],
+    "supported_native_gates": ["gpi", "gpi2", "ms"],
+    "supported_error_mitigations": ["debiasing"],
+}
+V3_BACKEND = {  # the v0.3 spec's example values
+    "backend": "qpu.aria-1",
+    "status": "available",
+    "qubits": 25,
+    "average_queue_time": 1181215,
+    "last_updated": 1490932820,
+    "degraded": False,
+    "characterization_url": "/characterizations/617a1f8b-59d4-435d-aa33-695433d7155e",
+    "has_access": True,
+}
+
+
+def structure(version: str, data: Any, cls: Any = Backend, *, strict: bool = False) -> Any:
+    return make_converter(version, strict=strict).structure(data, cls)
+
+
+def problems(
+    version: str, data: Any, cls: Any = Backend, *, strict: bool = False
+) -> tuple[str, ...]:
+    with pytest.raises(ResponseValidationError) as info:
+        structure(version, data, cls, strict=strict)
+    return info.value.errors
+
+
+def test_v04_backend_maps_every_field() -> None:
+    backend = structure("v0.4", V4_BACKEND)
+    assert backend.name == "qpu.aria-1"
+    assert backend.status is BackendStatus.AVAILABLE
+    assert backend.qubits == 25
+    assert backend.average_queue_time == 1181215.0
+    assert isinstance(backend.average_queue_time, float)
+    assert backend.queue_time == timedelta(milliseconds=1181215)
+    assert backend.last_updated == datetime(2025, 6, 16, tzinfo=UTC)
+    assert backend.degraded is True
+    assert backend.characterization_id == "617a1f8b-59d4-435d-aa33-695433d7155e"
+    assert backend.kw == 4902.81
+    assert backend.location == "College Park, MD, USA"
+    assert backend.supported_gates == ("x", "rz", "cnot")
+    assert backend.supported_native_gates == ("gpi", "gpi2", "ms")
+    assert backend.supported_error_mitigations == ("debiasing",)
+    assert backend.api_version == "v0.4"
+    assert backend.extra == {}
+
+
+def test_v03_backend_epoch_and_characterization_url() -> None:
+    backend = structure("v0.3", V3_BACKEND)
+    assert backend.last_updated == datetime.fromtimestamp(1490932820, UTC)
+    assert backend.last_updated.tzinfo is UTC
+    assert backend.characterization_id == "617a1f8b-59d4-435d-aa33-695433d7155e"
+    assert backend.has_access is True
+    assert backend.kw is None
+    assert backend.api_version == "v0.3"
+
+
+@pytest.mark.parametrize("status", ["running", "reserved", "calibrating", "offline"])
+def test_v03_verbose_statuses_are_members(status: str) -> None:
+    backend = structure("v0.3", {**V3_BACKEND, "status": status})
+    assert backend.status is BackendStatus(status)
+
+
+def test_both_versions_describe_the_same_machine_alike() -> None:
+    v3 = structure("v0.3", {**V3_BACKEND, "last_updated": 1750032000})
+    v4 = structure("v0.4", V4_BACKEND)
+    for field in ("name", "status", "qubits", "average_queue_time", "last_updated"):
+        assert getattr(v3, field) == getattr(v4, field), field
+    assert v3.characterization_id == v4.characterization_id
+
+
+def test_unknown_name_status_and_fields_are_kept_leniently() -> None:
+    data = {**V4_BACKEND, "backend": "qpu.tempo-7", "status": "maintenance",
+            "noise_models": ["aria-1"],
+            "carbon": {"g": 3}}  # fmt: skip
+    backend = structure("v0.4", data)
+    assert backend.name == "qpu.tempo-7"
+    assert type(backend.name) is str
+    assert backend.status == "maintenance"
+    assert not isinstance(backend.status, BackendStatus)
+    assert backend.noise_models == ("aria-1",)
+    assert backend.extra == {"carbon": {"g": 3}}
+
+
+def test_strict_rejects_unknown_fields_and_statuses_but_never_names() -> None:
+    data = {**V4_BACKEND, "backend": "qpu.tempo-7", "status": "maintenance", "carbon": 1}
+    assert problems("v0.4", data, strict=True) == (
+        '$.status: unknown status "maintenance"',
+        "$.carbon: unknown field",
+    )
+    assert structure("v0.4", {**V4_BACKEND, "backend": "qpu.tempo-7"}, strict=True).name == (
+        "qpu.tempo-7"
+    )
+
+
+def test_missing_degraded_and_qubits_and_nulls_are_none() -> None:
+    data = {k: v for k, v in V4_BACKEND.items() if k not in ("degraded", "qubits")}
+    data["characterization_id"] = None
+    data["kw"] = None
+    backend = structure("v0.4", data)
+    assert backend.degraded is None
+    assert backend.qubits is None
+    assert backend.characterization_id is None
+    assert backend.kw is None
+
+
+def test_float_numbers_are_never_truncated() -> None:
+    backend = structure("v0.4", {**V4_BACKEND, "average_queue_time": 0.00013, "qubits": 25.0})
+    assert backend.average_queue_time == 0.00013
+    assert backend.qubits == 25
+
+
+def test_error_paths_name_wire_keys_and_list_every_problem() -> None:
+    items = [V4_BACKEND] * 3 + [{**V4_BACKEND, "last_updated": 17, "qubits": "many"}]
+    assert problems("v0.4", items, list[Backend]) == (
+        "$[3].last_updated: expected ISO-8601 datetime, got 17",
+        '$[3].qubits: expected integer, got "many"',
+    )
+
+
+@pytest.mark.parametrize(
+    ("version", "data", "expected"),
+    [
+        ("v0.4", {"status": "available"}, "$.backend: required field missing"),
+        ("v0.4", {"backend": None, "status": "available"}, "$.backend: expected string, got null"),
+        ("v0.4", {"backend": "a", "status": True}, "$.status: expected string, got true"),
+        ("v0.4", {**V4_BACKEND, "qubits": True}, "$.qubits: expected integer, got true"),
+        ("v0.4", {**V4_BACKEND, "last_updated": "yesterday"},
+         '$.last_updated: expected ISO-8601 datetime, got "yesterday"'),
+        ("v0.3", {**V3_BACKEND, "last_updated": "2025-06-16T00:00:00Z"},
+         '$.last_updated: expected epoch seconds, got "2025-06-16T00:00:00Z"'),
+        ("v0.4", {**V4_BACKEND, "supported_gates": ["x", 3]},
+         "$.supported_gates[1]: expected string, got 3"),
+        ("v0.4", [1], "$: expected backend object, got [1]"),
+        ("v0.3", {**V3_BACKEND, "last_updated": 1e300},
+         "$.last_updated: expected epoch seconds, got 1e+300"),
+    ],
+)  # fmt: skip
+def test_validation_messages(version: str, data: Any, expected: str) -> None:
+    assert problems(version, data) == (expected,)
+
+
+def test_list_of_backends_requires_an_array() -> None:
+    assert problems("v0.4", {"backend": "a"}, list[Backend]) == (
+        '$: expected array of backends, got {"backend": "a"}',
+    )
+
+
+def test_iso_offsets_become_utc_and_naive_is_read_as_utc() -> None:
+    shifted = structure("v0.4", {**V4_BACKEND, "last_updated": "2025-06-16T02:00:00+02:00"})
+    naive = structure("v0.4", {**V4_BACKEND, "last_updated": "2025-06-16T00:00:00"})
+    assert shifted.last_updated == naive.last_updated == datetime(2025, 6, 16, tzinfo=UTC)
+    assert shifted.last_updated.tzinfo is UTC
+
+
+def test_converters_are_fresh_per_call() -> None:
+    assert make_converter("v0.4") is not make_converter("v0.4")
+
+
+def test_unknown_api_version_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match=r"v0\.5"):
+        make_converter("v0.5")
+
+
+# Characterizations
+
+V3_CHARACTERIZATION = {
+    "id": "617a1f8b-59d4-435d-aa33-695433d7155e",
+    "date": 1490932820,
+    "backend": "qpu.aria-1",
+    "qubits": 25,
+    "connectivity": [[0, 1], [0, 2], [10, 9]],
+    "fidelity": {
+        "1q": {"mean": 0.9998, "stderr": 2e-05},
+        "2q": {"mean": 0.9863, "stderr": 0.0011},
+        "spam": {"mean": 0.9939, "stderr": None},
+    },
+    "timing": {"t1": 100, "t2": 1, "1q": 1e-05, "2q": 0.00013, "readout": 0.0003, "reset": 2e-05},
+}
+V4_CHARACTERIZATION = {
+    **V3_CHARACTERIZATION,
+    "date": "2025-06-16T00:00:00Z",
+    "fidelity": {
+        "1q": {"median": 0.9998, "stderr": 2e-05},
+        "2q": {"median": 0.9863, "stderr": 0.0011},
+        "spam": {"median": 0.9962, "stderr": None},
+    },
+    "timing": {"readout": 0, "reset": 0.00002},
+}
+
+
+def test_v03_characterization() -> None:
+    item = structure("v0.3", V3_CHARACTERIZATION, Characterization)
+    assert item.id == "617a1f8b-59d4-435d-aa33-695433d7155e"
+    assert item.date == datetime.fromtimestamp(1490932820, UTC)
+    assert item.connectivity == ((0, 1), (0, 2), (10, 9))
+    assert item.fidelity["2q"].value == 0.9863
+    assert item.fidelity["2q"].statistic == "mean"
+    assert item.fidelity["spam"].stderr is None
+    assert item.timing.one_qubit == 1e-05  # a cattrs `int` field would have made this 0
+    assert item.timing.two_qubit == 0.00013
+    assert isinstance(item.timing.t1, float)
+
+
+def test_v04_characterization_median_and_partial_timing() -> None:
+    item = structure("v0.4", V4_CHARACTERIZATION, Characterization)
+    assert item.date == datetime(2025, 6, 16, tzinfo=UTC)
+    assert item.fidelity["spam"].statistic == "median"
+    assert item.fidelity["spam"].value == 0.9962
+    assert item.timing.readout == 0.0
+    assert item.timing.t1 is None
+
+
+def test_new_fidelity_keys_and_timing_keys_are_kept() -> None:
+    data = {**V4_CHARACTERIZATION, "fidelity": {"3q": {"median": 0.9}},
+            "timing": {"shuttle": 0.001}, "noise": 1}  # fmt: skip
+    item = structure("v0.4", data, Characterization)
+    assert item.fidelity["3q"].value == 0.9
+    assert item.timing.extra == {"shuttle": 0.001}
+    assert item.extra == {"noise": 1}
+
+
+def test_characterization_page_null_and_wrong_items() -> None:
+    empty = structure("v0.4", {"characterizations": None, "pages": 0}, CharacterizationPage)
+    assert empty.characterizations == ()
+    assert empty.pages == 0
+    bad = {"characterizations": [V4_CHARACTERIZATION, {**V4_CHARACTERIZATION,
+           "fidelity": {"1q": {"median": "high"}}, "connectivity": [[0]]}]}  # fmt: skip
+    assert problems("v0.4", bad, CharacterizationPage) == (
+        "$.characterizations[1].connectivity[0]: expected pair of qubit indices, got [0]",
+        '$.characterizations[1].fidelity["1q"].median: expected number, got "high"',
+    )

@@ -1,0 +1,77 @@
+"""Hypothesis: any JSON gives a model or a ResponseValidationError, nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ionq_backends import (
+    Backend,
+    Characterization,
+    CharacterizationPage,
+    ResponseValidationError,
+    make_converter,
+)
+
+CONVERTERS = [make_converter(v, strict=s) for v in ("v0.3", "v0.4") for s in (False, True)]
+TARGETS: list[Any] = [Backend, list[Backend], Characterization, CharacterizationPage]
+
+KEYS = st.sampled_from(
+    ["backend", "status", "qubits", "average_queue_time", "last_updated", "degraded",
+     "characterization_url", "characterization_id", "kw", "location", "supported_gates",
+     "noise_models", "has_access", "id", "date", "connectivity", "fidelity", "timing", "1q",
+     "2q", "spam", "mean", "median", "stderr", "t1", "readout", "characterizations", "pages"]
+) | st.text(max_size=5)  # fmt: skip
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=12)
+    | st.sampled_from(["available", "running", "2025-06-16T00:00:00Z", "/characterizations/x"])
+)
+JSON = st.recursive(
+    SCALARS,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(KEYS, children, max_size=6),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=JSON, converter=st.sampled_from(CONVERTERS), target=st.sampled_from(TARGETS))
+def test_any_json_gives_a_model_or_a_validation_error(
+    data: Any, converter: Any, target: Any
+) -> None:
+    try:
+        result = converter.structure(data, target)
+    except ResponseValidationError as error:
+        assert error.errors
+        assert all(message.startswith("$") for message in error.errors)
+    else:
+        expected = list if target == list[Backend] else target
+        assert isinstance(result, expected)
+
+
+BACKENDISH = st.fixed_dictionaries(
+    {"backend": st.text(max_size=10), "status": st.text(max_size=10)},
+    optional=dict.fromkeys(
+        ["qubits", "average_queue_time", "last_updated", "degraded", "kw",
+         "characterization_url", "characterization_id"],
+        SCALARS,
+    ),
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=BACKENDISH, converter=st.sampled_from(CONVERTERS))
+def test_backend_shaped_json_gives_a_backend_or_a_validation_error(
+    data: Any, converter: Any
+) -> None:
+    try:
+        backend = converter.structure(data, Backend)
+    except ResponseValidationError as error:
+        assert error.errors
+    else:
+        assert backend.name == data["backend"]
