@@ -1,0 +1,406 @@
+"""The emulator's aiohttp.web server: IonQ's backends and characterizations API, both versions."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import itertools
+import json
+import math
+from collections import deque
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from http import HTTPStatus
+from types import TracebackType
+from typing import Any, Self
+
+import attrs
+from aiohttp import web
+
+from ._fleet import Machine, default_fleet, render_backend, render_characterization
+
+__all__ = ["Emulator", "RecordedRequest"]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_VERSIONS = ("v0.3", "v0.4")
+_REQUEST_LOG = 10_000  # requests kept in `.requests`; a soak test must not grow without bound
+
+
+@attrs.frozen
+class RecordedRequest:
+    """One request the emulator received; `Authorization` is redacted."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+
+
+@attrs.define
+class _Fault:
+    status: int
+    times: int
+    retry_after: float | str | None
+    body: Any
+    delay: float
+    disconnect: bool
+
+
+def _error_body(status: int, message: str, **more: Any) -> dict[str, Any]:
+    return {"error": HTTPStatus(status).phrase, "message": message, "statusCode": status, **more}
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        body=json.dumps(data, separators=(",", ":")).encode(),
+        status=status,
+        content_type="application/json",
+    )
+
+
+def _error(status: int, message: str, **more: Any) -> web.Response:
+    return _json(_error_body(status, message, **more), status)
+
+
+class _BadQuery(Exception):
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Emulator:
+    """An IonQ API emulator on loopback: `async with Emulator() as emu: emu.base_url`.
+
+    It serves v0.3 and v0.4 from one fleet state. `latency` seconds are added to every answer.
+    With `api_key` set, requests without `Authorization: apiKey <api_key>` get a 401.
+    """
+
+    def __init__(
+        self,
+        *,
+        latency: float = 0.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str | None = None,
+        allow_remote: bool = False,
+        now: datetime | None = None,
+    ) -> None:
+        if not allow_remote and not _loopback(host):
+            raise ValueError(
+                f"refusing to listen on non-loopback host {host!r} (allow_remote=True)"
+            )
+        self.latency = latency
+        self.host = host
+        self.port = port
+        self._api_key = api_key
+        self.fleet: dict[str, Machine] = default_fleet(now)
+        self.requests: deque[RecordedRequest] = deque(maxlen=_REQUEST_LOG)
+        self._faults: dict[str, deque[_Fault]] = {}
+        self._ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+
+    # Lifecycle
+
+    async def start(self) -> Self:
+        """Start listening; `base_url` is known from then on."""
+        if self._runner is not None:
+            return self
+        app = web.Application(middlewares=[self._middleware])
+        self._routes(app)
+        # handler_cancellation: a client that gives up frees its handler (an injected delay).
+        runner = web.AppRunner(
+            app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=1.0,
+            handler_cancellation=True,
+        )
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port)
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self.port = runner.addresses[0][1]
+        return self
+
+    async def stop(self) -> None:
+        """Stop listening and close every connection. Idempotent."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """`http://HOST:PORT`, with no version segment."""
+        if self._runner is None:
+            raise RuntimeError("the emulator is not running")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    # Controls
+
+    def set_backend(self, name: str, **fields: Any) -> None:
+        """Add backend `name` or change its fields (Python values; `OMIT` drops a wire key).
+
+        Known fields: status (available/unavailable/retired or any string), verbose_status,
+        qubits, average_queue_time (ms), last_updated (datetime), degraded, characterization_id,
+        kw, location, supported_gates, supported_native_gates, supported_error_mitigations,
+        noise_models, characterizations. Any other keyword is sent as a raw wire key.
+        """
+        machine = self.fleet.get(name)
+        if machine is None:
+            machine = self.fleet[name] = Machine(
+                name, {"status": "available", "last_updated": datetime.now(UTC)}
+            )
+        machine.update(fields)
+
+    def remove_backend(self, name: str) -> None:
+        """Remove backend `name` (a `KeyError` if there is none)."""
+        del self.fleet[name]
+
+    def inject(
+        self,
+        path: str,
+        *,
+        status: int = 503,
+        times: int = 1,
+        retry_after: float | str | None = None,
+        body: Any = None,
+        delay: float = 0.0,
+        disconnect: bool = False,
+    ) -> None:
+        """Answer the next `times` requests for `path` (e.g. `/v0.4/backends`) with a fault.
+
+        `body`: `None` for IonQ's error format, `str`/`bytes` sent as is (HTML if it starts with
+        `<`), anything else as JSON. A 2xx status with no body delays the real answer by `delay`.
+        `disconnect` sends part of an answer, then drops the connection.
+        """
+        if not isinstance(status, int) or not 100 <= status <= 599:
+            raise ValueError(f"status must be an HTTP status 100-599, got {status!r}")
+        if times < 1:
+            raise ValueError(f"times must be at least 1, got {times!r}")
+        if delay < 0:
+            raise ValueError(f"delay must not be negative, got {delay!r}")
+        key = "/" + path.lstrip("/")
+        self._faults.setdefault(key, deque()).append(
+            _Fault(status, times, retry_after, body, delay, disconnect)
+        )
+
+    def clear_faults(self) -> None:
+        """Drop every queued fault."""
+        self._faults.clear()
+
+    # Serving
+
+    def _routes(self, app: web.Application) -> None:
+        get = app.router.add_get
+        get("/v0.3/backends", self._v3_backends)
+        get("/v0.3/characterizations/backends/{backend}", self._v3_characterizations)
+        get("/v0.3/characterizations/backends/{backend}/current", self._v3_current)
+        get("/v0.3/characterizations/{uuid}", self._v3_characterization)
+        get("/v0.4/backends", self._v4_backends)
+        get("/v0.4/backends/{backend}", self._v4_backend)
+        get("/v0.4/backends/{backend}/characterizations", self._v4_characterizations)
+        get("/v0.4/backends/{backend}/characterizations/{uuid}", self._v4_characterization)
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        request_id = f"emu-{next(self._ids):08x}"
+        headers = {k: v for k, v in request.headers.items() if k.lower() != "authorization"}
+        if "Authorization" in request.headers:
+            headers["Authorization"] = "[REDACTED]"
+        self.requests.append(
+            RecordedRequest(request.method, request.path, dict(request.query), headers)
+        )
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        response = await self._answer(request, handler)
+        response.headers["x-request-id"] = request_id
+        return response
+
+    async def _answer(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        fault = self._take_fault(request.path)
+        if fault is not None:
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            if fault.disconnect:
+                return await self._disconnect(request)
+            if not (200 <= fault.status < 300 and fault.body is None):
+                return self._fault_response(fault)
+        if self._api_key is not None and request.headers.get("Authorization") != (
+            f"apiKey {self._api_key}"
+        ):
+            return _error(401, "Invalid or missing API key")
+        try:
+            return await handler(request)
+        except _BadQuery as bad:
+            return _error(400, str(bad), validation={"source": "querystring", "keys": [bad.key]})
+        except web.HTTPException as exc:
+            return _error(exc.status, exc.reason)
+
+    def _take_fault(self, path: str) -> _Fault | None:
+        queue = self._faults.get(path)
+        if not queue:
+            return None
+        fault = queue[0]
+        fault.times -= 1
+        if fault.times <= 0:
+            queue.popleft()
+        return fault
+
+    @staticmethod
+    def _fault_response(fault: _Fault) -> web.Response:
+        headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
+        if fault.body is None:
+            response = _error(fault.status, f"injected fault ({fault.status})")
+        elif isinstance(fault.body, str | bytes):
+            raw = fault.body.encode() if isinstance(fault.body, str) else fault.body
+            html = raw.lstrip()[:1] == b"<"
+            response = web.Response(
+                body=raw,
+                status=fault.status,
+                content_type="text/html" if html else "application/json",
+            )
+        else:
+            response = _json(fault.body, fault.status)
+        response.headers.update(headers)
+        return response
+
+    @staticmethod
+    async def _disconnect(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(status=200, headers={"Content-Length": "4096"})
+        response.content_type = "application/json"
+        await response.prepare(request)
+        await response.write(b'[{"backend": "qpu.')
+        if request.transport is not None:
+            request.transport.close()
+        # The connection is gone: tell aiohttp not to finish an answer nobody can read.
+        raise asyncio.CancelledError
+
+    def _machine(self, request: web.Request) -> Machine:
+        machine = self.fleet.get(request.match_info["backend"])
+        if machine is None:
+            raise web.HTTPNotFound(reason=f"Backend {request.match_info['backend']} not found")
+        return machine
+
+    def _render(self, request: web.Request, machine: Machine, version: str) -> dict[str, Any]:
+        return render_backend(
+            machine,
+            version,
+            verbose=request.query.get("status") == "verbose",
+            has_key="Authorization" in request.headers,
+        )
+
+    async def _v3_backends(self, request: web.Request) -> web.Response:
+        status = request.query.get("status")
+        if status is not None and status != "verbose":
+            raise _BadQuery("status", 'querystring.status must be equal to "verbose"')
+        return _json([self._render(request, m, "v0.3") for m in self.fleet.values()])
+
+    async def _v4_backends(self, request: web.Request) -> web.Response:
+        return _json([self._render(request, m, "v0.4") for m in self.fleet.values()])
+
+    async def _v4_backend(self, request: web.Request) -> web.Response:
+        return _json(self._render(request, self._machine(request), "v0.4"))
+
+    async def _v3_characterizations(self, request: web.Request) -> web.Response:
+        return self._page(request, self._machine(request), "v0.3")
+
+    async def _v4_characterizations(self, request: web.Request) -> web.Response:
+        return self._page(request, self._machine(request), "v0.4")
+
+    async def _v3_current(self, request: web.Request) -> web.Response:
+        items = self._machine(request).characterizations
+        if not items:
+            raise web.HTTPNotFound(reason="No characterization found for this backend")
+        return _json(render_characterization(items[0], "v0.3"))
+
+    async def _v3_characterization(self, request: web.Request) -> web.Response:
+        wanted = request.match_info["uuid"]
+        for machine in self.fleet.values():
+            for item in machine.characterizations:
+                if item["id"] == wanted:
+                    return _json(render_characterization(item, "v0.3"))
+        raise web.HTTPNotFound(reason=f"Characterization {wanted} not found")
+
+    async def _v4_characterization(self, request: web.Request) -> web.Response:
+        wanted = request.match_info["uuid"]
+        for item in self._machine(request).characterizations:
+            if item["id"] == wanted:
+                return _json(render_characterization(item, "v0.4"))
+        raise web.HTTPNotFound(reason=f"Characterization {wanted} not found")
+
+    def _page(self, request: web.Request, machine: Machine, version: str) -> web.Response:
+        query = request.query
+        limit = _int_param(query, "limit", 10, 1, 10)
+        page = _int_param(query, "page", 1, 1, None)
+        start = _when_param(query, "start", version)
+        end = _when_param(query, "end", version)
+        items = [
+            item
+            for item in machine.characterizations
+            if (start is None or item["date"] >= start) and (end is None or item["date"] < end)
+        ]
+        if not machine.characterizations:
+            # What the live API sends for a backend with no data at all.
+            return _json({"characterizations": None, "pages": 0})
+        chunk = items[(page - 1) * limit : page * limit]
+        remaining = max(0, math.ceil(len(items) / limit) - page)
+        return _json(
+            {
+                "characterizations": [render_characterization(i, version) for i in chunk],
+                "pages": remaining,
+            }
+        )
+
+
+def _int_param(query: Any, key: str, default: int, low: int, high: int | None) -> int:
+    raw = query.get(key)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise _BadQuery(key, f"querystring.{key} must be integer") from None
+    if value < low or (high is not None and value > high):
+        bound = f">= {low}" if high is None else f"between {low} and {high}"
+        raise _BadQuery(key, f"querystring.{key} must be {bound}")
+    return value
+
+
+def _when_param(query: Any, key: str, version: str) -> datetime | None:
+    """v0.3 takes epoch milliseconds, v0.4 an ISO date or datetime."""
+    raw = query.get(key)
+    if raw is None:
+        return None
+    try:
+        if version == "v0.3":
+            return datetime.fromtimestamp(int(raw) / 1000, UTC)
+        parsed = datetime.fromisoformat(raw)
+    except (ValueError, OverflowError, OSError):
+        expected = "epoch milliseconds" if version == "v0.3" else "an ISO-8601 date"
+        raise _BadQuery(key, f"querystring.{key} must be {expected}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

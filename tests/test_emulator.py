@@ -1,0 +1,271 @@
+"""The emulator: every path in both versions, IonQ's error format, controls and fault injection."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from ionq_backends.emulator import OMIT, Emulator
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def get(http: aiohttp.ClientSession, emu: Emulator, path: str, **kw: Any) -> tuple[int, Any]:
+    async with http.get(emu.base_url + path, **kw) as response:
+        assert response.headers["x-request-id"].startswith("emu-")
+        return response.status, await response.json(content_type=None)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v0.3/backends",
+        "/v0.3/backends?status=verbose",
+        "/v0.3/characterizations/backends/qpu.aria-1",
+        "/v0.3/characterizations/backends/qpu.aria-1/current",
+        "/v0.4/backends",
+        "/v0.4/backends/qpu.forte-1",
+        "/v0.4/backends/qpu.forte-1/characterizations",
+        "/v0.4/backends/simulator/characterizations",
+    ],
+)
+async def test_every_path_answers(
+    ionq_emulator: Emulator, http: aiohttp.ClientSession, path: str
+) -> None:
+    status, _body = await get(http, ionq_emulator, path)
+    assert status == 200
+
+
+async def test_default_fleet(ionq_emulator: Emulator, http: aiohttp.ClientSession) -> None:
+    _status, fleet = await get(http, ionq_emulator, "/v0.4/backends")
+    names = {b["backend"] for b in fleet}
+    assert {"qpu.aria-1", "qpu.aria-2", "qpu.forte-1", "qpu.forte-enterprise-1",
+            "qpu.forte-enterprise-2", "qpu.forte-enterprise-3", "qpu.tempo-1",
+            "simulator"} <= names  # fmt: skip
+    assert {b["status"] for b in fleet} == {"available", "unavailable", "retired"}
+    aria = next(b for b in fleet if b["backend"] == "qpu.aria-1")
+    assert aria["qubits"] == 25
+    assert aria["last_updated"].endswith("Z")
+    assert {"kw", "location", "supported_gates", "supported_native_gates",
+            "supported_error_mitigations", "characterization_id"} <= aria.keys()  # fmt: skip
+
+
+async def test_v03_renders_the_same_state_in_its_own_format(
+    ionq_emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
+    _s, v3 = await get(http, ionq_emulator, "/v0.3/backends")
+    _s, v4 = await get(http, ionq_emulator, "/v0.4/backends")
+    aria3 = next(b for b in v3 if b["backend"] == "qpu.aria-1")
+    aria4 = next(b for b in v4 if b["backend"] == "qpu.aria-1")
+    assert isinstance(aria3["last_updated"], int)
+    assert aria3["characterization_url"] == f"/characterizations/{aria4['characterization_id']}"
+    assert "kw" not in aria3
+    assert aria3["average_queue_time"] == aria4["average_queue_time"]
+    harmony = next(b for b in v3 if b["backend"] == "qpu.harmony")
+    assert harmony["status"] == "unavailable"  # v0.3 has no `retired`
+
+
+async def test_v03_verbose_statuses(ionq_emulator: Emulator, http: aiohttp.ClientSession) -> None:
+    _s, v3 = await get(http, ionq_emulator, "/v0.3/backends?status=verbose")
+    status = {b["backend"]: b["status"] for b in v3}
+    assert status["qpu.aria-1"] == "running"
+    assert status["qpu.aria-2"] == "calibrating"
+    assert status["qpu.forte-enterprise-2"] == "reserved"
+    assert status["qpu.forte-enterprise-3"] == "offline"
+    assert status["qpu.harmony"] == "offline"
+
+
+async def test_has_access_follows_the_key(
+    ionq_emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
+    _s, anonymous = await get(http, ionq_emulator, "/v0.3/backends")
+    _s, keyed = await get(
+        http, ionq_emulator, "/v0.3/backends", headers={"Authorization": "apiKey k"}
+    )
+    assert not anonymous[0]["has_access"]
+    assert keyed[0]["has_access"]
+
+
+async def test_characterization_paging(
+    ionq_emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
+    base = "/v0.4/backends/qpu.aria-1/characterizations?limit=10&page="
+    pages = [await get(http, ionq_emulator, f"{base}{n}") for n in (1, 2, 3, 4)]
+    sizes = [len(body["characterizations"]) for _s, body in pages]
+    assert sizes == [10, 10, 3, 0]
+    assert [body["pages"] for _s, body in pages] == [2, 1, 0, 0]
+    dates = [c["date"] for _s, body in pages for c in body["characterizations"]]
+    assert dates == sorted(dates, reverse=True)
+
+
+async def test_characterization_date_filters(
+    ionq_emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
+    items = ionq_emulator.fleet["qpu.aria-1"].characterizations
+    newest, third = items[0]["date"], items[2]["date"]
+    window = f"start={third.date().isoformat()}&end={newest.date().isoformat()}"
+    _s, v4 = await get(http, ionq_emulator, f"/v0.4/backends/qpu.aria-1/characterizations?{window}")
+    assert len(v4["characterizations"]) == 2
+    ms = int(third.timestamp() * 1000)
+    _s, v3 = await get(
+        http, ionq_emulator, f"/v0.3/characterizations/backends/qpu.aria-1?start={ms}"
+    )
+    assert len(v3["characterizations"]) == 3
+
+
+async def test_characterization_by_id(ionq_emulator: Emulator, http: aiohttp.ClientSession) -> None:
+    cid = ionq_emulator.fleet["qpu.forte-1"].characterizations[4]["id"]
+    s3, v3 = await get(http, ionq_emulator, f"/v0.3/characterizations/{cid}")
+    s4, v4 = await get(http, ionq_emulator, f"/v0.4/backends/qpu.forte-1/characterizations/{cid}")
+    assert (s3, s4) == (200, 200)
+    assert v3["id"] == v4["id"] == cid
+    assert "mean" in v3["fidelity"]["2q"]
+    assert "median" in v4["fidelity"]["2q"]
+    assert v4["fidelity"]["spam"]["stderr"] is None
+    assert isinstance(v3["timing"]["reset"], float)
+    assert len(v4["connectivity"]) == 36 * 35 // 2
+
+
+async def test_simulator_has_null_characterizations_and_no_current(
+    ionq_emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
+    _s, page = await get(http, ionq_emulator, "/v0.4/backends/simulator/characterizations")
+    assert page == {"characterizations": None, "pages": 0}
+    status, body = await get(
+        http, ionq_emulator, "/v0.3/characterizations/backends/simulator/current"
+    )
+    assert status == 404
+    assert body["statusCode"] == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "key"),
+    [
+        ("/v0.4/backends/qpu.nope", 404, None),
+        ("/v0.4/nothing", 404, None),
+        ("/v0.5/backends", 404, None),
+        ("/v0.4/backends/qpu.aria-1/characterizations/not-an-id", 404, None),
+        ("/v0.3/characterizations/not-an-id", 404, None),
+        ("/v0.4/backends/qpu.aria-1/characterizations?limit=11", 400, "limit"),
+        ("/v0.4/backends/qpu.aria-1/characterizations?limit=0", 400, "limit"),
+        ("/v0.4/backends/qpu.aria-1/characterizations?limit=ten", 400, "limit"),
+        ("/v0.4/backends/qpu.aria-1/characterizations?page=0", 400, "page"),
+        ("/v0.4/backends/qpu.aria-1/characterizations?start=last-week", 400, "start"),
+        ("/v0.3/characterizations/backends/qpu.aria-1?end=2025-01-01", 400, "end"),
+        ("/v0.3/backends?status=loud", 400, "status"),
+        ("/v0.4/backends/%ZZ%", 404, None),
+    ],
+)
+async def test_errors_in_ionq_format(
+    ionq_emulator: Emulator, http: aiohttp.ClientSession, path: str, status: int, key: str | None
+) -> None:
+    got, body = await get(http, ionq_emulator, path)
+    assert got == status
+    assert body["statusCode"] == status
+    assert body["error"] and body["message"]
+    if key:
+        assert body["validation"]["keys"] == [key]
+
+
+async def test_other_methods_get_an_ionq_error(
+    ionq_emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
+    async with http.post(
+        ionq_emulator.base_url + "/v0.4/backends", data=b"\x00garbage"
+    ) as response:
+        assert response.status == 405
+        assert (await response.json())["statusCode"] == 405
+
+
+async def test_set_and_remove_backend(ionq_emulator: Emulator, http: aiohttp.ClientSession) -> None:
+    ionq_emulator.set_backend("qpu.aria-1", status="unavailable", degraded=OMIT, qubits=None)
+    ionq_emulator.set_backend("qpu.new-1", qubits=100, carbon_g=12.5)
+    ionq_emulator.remove_backend("qpu.forte-1")
+    _s, fleet = await get(http, ionq_emulator, "/v0.4/backends")
+    by_name = {b["backend"]: b for b in fleet}
+    assert by_name["qpu.aria-1"]["status"] == "unavailable"
+    assert "degraded" not in by_name["qpu.aria-1"]
+    assert by_name["qpu.aria-1"]["qubits"] is None
+    assert by_name["qpu.new-1"]["carbon_g"] == 12.5
+    assert "qpu.forte-1" not in by_name
+    status, _ = await get(http, ionq_emulator, "/v0.4/backends/qpu.forte-1")
+    assert status == 404
+
+
+async def test_inject_counts_and_paths(
+    ionq_emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
+    ionq_emulator.inject("v0.4/backends", status=500, times=2)  # leading slash optional
+    ionq_emulator.inject("/v0.4/never-requested", status=500)
+    statuses = [(await get(http, ionq_emulator, "/v0.4/backends"))[0] for _ in range(3)]
+    assert statuses == [500, 500, 200]
+    status, _ = await get(http, ionq_emulator, "/v0.4/backends/qpu.aria-1")
+    assert status == 200
+
+
+async def test_inject_retry_after_and_body(
+    ionq_emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
+    ionq_emulator.inject(
+        "/v0.4/backends", status=429, retry_after=3, body={"code": 429, "message": "x"}
+    )
+    async with http.get(ionq_emulator.base_url + "/v0.4/backends") as response:
+        assert response.status == 429
+        assert response.headers["Retry-After"] == "3"
+        assert await response.json() == {"code": 429, "message": "x"}
+
+
+@pytest.mark.parametrize("status", [0, 99, 600, 1000])
+def test_inject_invalid_status(status: int) -> None:
+    with pytest.raises(ValueError, match="status"):
+        Emulator().inject("/v0.4/backends", status=status)
+
+
+def test_inject_invalid_times_and_delay() -> None:
+    with pytest.raises(ValueError, match="times"):
+        Emulator().inject("/v0.4/backends", times=0)
+    with pytest.raises(ValueError, match="delay"):
+        Emulator().inject("/v0.4/backends", delay=-1)
+
+
+def test_non_loopback_host_needs_opt_in() -> None:
+    with pytest.raises(ValueError, match="loopback"):
+        Emulator(host="0.0.0.0")
+    assert Emulator(host="0.0.0.0", allow_remote=True).host == "0.0.0.0"
+
+
+async def test_requests_are_recorded_with_authorization_redacted(
+    ionq_emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
+    await get(http, ionq_emulator, "/v0.4/backends?x=1", headers={"Authorization": "apiKey hush"})
+    (recorded,) = ionq_emulator.requests
+    assert recorded.path == "/v0.4/backends"
+    assert recorded.query == {"x": "1"}
+    assert recorded.headers["Authorization"] == "[REDACTED]"
+    assert "hush" not in repr(recorded)
+
+
+async def test_base_url_needs_a_running_emulator() -> None:
+    emulator = Emulator()
+    with pytest.raises(RuntimeError, match="not running"):
+        _ = emulator.base_url
+    async with emulator:
+        assert emulator.base_url.startswith("http://127.0.0.1:")
+    await emulator.stop()  # idempotent
+
+
+async def test_api_key_guard(http: aiohttp.ClientSession) -> None:
+    async with Emulator(api_key="k") as guarded:
+        status, body = await get(http, guarded, "/v0.4/backends")
+        assert (status, body["statusCode"]) == (401, 401)
+        status, _ = await get(
+            http, guarded, "/v0.4/backends", headers={"Authorization": "apiKey k"}
+        )
+        assert status == 200

@@ -1,0 +1,325 @@
+"""The fault matrix: IonQ's bad days, against a real loopback server (emulator or bespoke).
+
+Sleeps between retries are injected (`fake_sleep`), so the matrix runs in well under a second a row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from ionq_backends import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    Backend,
+    BadRequestError,
+    IonQClient,
+    IonQError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseValidationError,
+    ServerError,
+)
+from ionq_backends.emulator import Emulator
+
+from .conftest import SECRET, serve
+
+PATH = "/v0.4/backends/qpu.aria-1"
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@pytest.fixture
+async def client(ionq_emulator: Emulator, fake_sleep: Sleep) -> AsyncIterator[IonQClient]:
+    async with IonQClient(SECRET, base_url=ionq_emulator.base_url, sleep=fake_sleep,
+                          random=lambda: 0.5) as c:  # fmt: skip
+        yield c
+
+
+def attempts(emulator: Emulator, path: str = PATH) -> int:
+    return sum(1 for r in emulator.requests if r.path == path)
+
+
+@pytest.mark.parametrize("status", [408, 409, 429, 500, 502, 503, 504, 520, 522, 524, 529])
+async def test_retryable_status_then_success(
+    ionq_emulator: Emulator, client: IonQClient, sleeps: list[float], status: int
+) -> None:
+    ionq_emulator.inject(PATH, status=status, times=2)
+    backend = await client.get_backend("qpu.aria-1")
+    assert backend.name == "qpu.aria-1"
+    assert attempts(ionq_emulator) == 3
+    assert sleeps == [0.5, 1.0]
+
+
+async def test_persistent_503_raises_server_error_after_max_retries(
+    ionq_emulator: Emulator, client: IonQClient, sleeps: list[float]
+) -> None:
+    ionq_emulator.inject(PATH, status=503, times=10)
+    with pytest.raises(ServerError) as info:
+        await client.get_backend("qpu.aria-1")
+    assert info.value.status_code == 503
+    assert info.value.request_id and info.value.request_id.startswith("emu-")
+    assert attempts(ionq_emulator) == 3
+    assert len(sleeps) == 2
+
+
+async def test_proxy_html_error_page(ionq_emulator: Emulator, client: IonQClient) -> None:
+    page = "<html><head><title>502 Bad Gateway</title></head><body><hr>nginx</body></html>"
+    ionq_emulator.inject(PATH, status=502, times=3, body=page)
+    with pytest.raises(ServerError) as info:
+        await client.get_backend("qpu.aria-1")
+    assert info.value.message == "502 Bad Gateway"
+    assert info.value.body == page
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [(400, BadRequestError), (401, AuthenticationError), (403, PermissionDeniedError),
+     (404, NotFoundError), (410, APIStatusError), (501, ServerError)],
+)  # fmt: skip
+async def test_non_retryable_status_raises_at_once(
+    ionq_emulator: Emulator, client: IonQClient, sleeps: list[float], status: int, cls: type
+) -> None:
+    ionq_emulator.inject(PATH, status=status)
+    with pytest.raises(cls):
+        await client.get_backend("qpu.aria-1")
+    assert attempts(ionq_emulator) == 1
+    assert sleeps == []
+
+
+@pytest.mark.parametrize(
+    ("header", "slept"),
+    [("2", 2.0), ("0", 0.0), ("60", 60.0), ("-5", 0.5), ("soon", 0.5), ("", 0.5)],
+)
+async def test_retry_after_seconds(
+    ionq_emulator: Emulator, client: IonQClient, sleeps: list[float], header: str, slept: float
+) -> None:
+    ionq_emulator.inject(PATH, status=429, retry_after=header)
+    await client.get_backend("qpu.aria-1")
+    assert sleeps == [slept]
+
+
+async def test_retry_after_http_date(
+    ionq_emulator: Emulator, client: IonQClient, sleeps: list[float]
+) -> None:
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    ionq_emulator.inject(PATH, status=503, retry_after=when)
+    await client.get_backend("qpu.aria-1")
+    assert 25.0 < sleeps[0] <= 30.0
+
+
+async def test_retry_after_past_the_cap_raises_at_once(
+    ionq_emulator: Emulator, client: IonQClient, sleeps: list[float]
+) -> None:
+    ionq_emulator.inject(PATH, status=429, retry_after=61)
+    with pytest.raises(RateLimitError) as info:
+        await client.get_backend("qpu.aria-1")
+    assert info.value.retry_after == 61.0
+    assert sleeps == []
+    assert attempts(ionq_emulator) == 1
+
+
+async def test_timeout_total_becomes_api_timeout_error(ionq_emulator: Emulator) -> None:
+    ionq_emulator.inject(PATH, status=200, delay=30)
+    async with IonQClient(base_url=ionq_emulator.base_url, timeout=0.2, max_retries=0) as client:
+        with pytest.raises(APITimeoutError) as info:
+            await client.get_backend("qpu.aria-1")
+    assert isinstance(info.value, APIConnectionError)
+    assert str(info.value) == "timed out after 0.2s (GET /v0.4/backends/qpu.aria-1)"
+
+
+async def test_sock_read_timeout_becomes_api_timeout_error(
+    ionq_emulator: Emulator, fake_sleep: Sleep, sleeps: list[float]
+) -> None:
+    ionq_emulator.inject(PATH, status=200, delay=30, times=2)
+    timeout = aiohttp.ClientTimeout(total=10, sock_read=0.2)
+    async with IonQClient(base_url=ionq_emulator.base_url, timeout=timeout, max_retries=1,
+                          sleep=fake_sleep) as client:  # fmt: skip
+        with pytest.raises(APITimeoutError) as info:
+            await client.get_backend("qpu.aria-1")
+    assert len(sleeps) == 1  # a timeout is retried
+    assert "socket" in info.value.message.lower()  # says it was sock_read, not total
+
+
+async def test_connection_refused(fake_sleep: Sleep, sleeps: list[float]) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    async with IonQClient(base_url=f"http://127.0.0.1:{port}", sleep=fake_sleep) as client:
+        with pytest.raises(APIConnectionError) as info:
+            await client.get_backend("qpu.aria-1")
+    assert not isinstance(info.value, APITimeoutError)
+    assert len(sleeps) == 2
+
+
+async def test_connection_dropped_mid_answer(
+    ionq_emulator: Emulator, client: IonQClient, sleeps: list[float]
+) -> None:
+    ionq_emulator.inject(PATH, disconnect=True, times=3)
+    with pytest.raises(APIConnectionError):
+        await client.get_backend("qpu.aria-1")
+    assert attempts(ionq_emulator) == 3
+    ionq_emulator.inject(PATH, disconnect=True)
+    assert (await client.get_backend("qpu.aria-1")).name == "qpu.aria-1"
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("{not json", "$: invalid JSON"),
+        (b"", "$: empty body"),
+        ("null", "$: expected backend object, got null"),
+        ("[1, 2]", "$: expected backend object, got [1, 2]"),
+        ({"backend": "qpu.aria-1"}, "$.status: required field missing"),
+        ("<html><body>maintenance</body></html>", "$: invalid JSON"),
+    ],
+)
+async def test_bad_200_answers(
+    ionq_emulator: Emulator, client: IonQClient, body: Any, problem: str
+) -> None:
+    ionq_emulator.inject(PATH, status=200, body=body)
+    with pytest.raises(ResponseValidationError) as info:
+        await client.get_backend("qpu.aria-1")
+    assert info.value.errors[0].startswith(problem)
+    assert info.value.request_id
+    assert attempts(ionq_emulator) == 1  # a bad 2xx body is not retried
+
+
+async def test_body_over_cap_with_content_length(
+    ionq_emulator: Emulator, client: IonQClient
+) -> None:
+    ionq_emulator.inject(PATH, status=200, body=b"[" + b" " * (4 * 1024 * 1024) + b"]")
+    with pytest.raises(ResponseValidationError, match="exceeds the 4194304 byte cap"):
+        await client.get_backend("qpu.aria-1")
+
+
+async def test_body_over_cap_chunked_is_refused_while_reading() -> None:
+    sent = 0
+
+    async def endless(request: web.Request) -> web.StreamResponse:
+        nonlocal sent
+        response = web.StreamResponse()  # no Content-Length: chunked
+        await response.prepare(request)
+        chunk = b" " * 65536
+        for _ in range(200):  # 12.5 MiB offered; the client must stop reading at 4 MiB
+            await response.write(chunk)
+            sent += len(chunk)
+        return response
+
+    async with serve({"/v0.4/backends/{name}": endless}, handler_cancellation=True) as base:
+        async with IonQClient(base_url=base) as client:
+            with pytest.raises(ResponseValidationError, match="byte cap"):
+                await client.get_backend("x")
+    assert sent < 12 * 1024 * 1024
+
+
+async def test_same_origin_redirect_is_followed() -> None:
+    async def moved(request: web.Request) -> web.Response:
+        raise web.HTTPMovedPermanently("/v0.4/backends/new")
+
+    async def new(request: web.Request) -> web.Response:
+        assert request.headers["Authorization"] == f"apiKey {SECRET}"
+        return web.json_response({"backend": "new", "status": "available"})
+
+    async with serve({"/v0.4/backends/old": moved, "/v0.4/backends/new": new}) as base:
+        async with IonQClient(SECRET, base_url=base) as client:
+            assert (await client.get_backend("old")).name == "new"
+
+
+async def test_cross_origin_redirect_is_refused_and_the_key_never_sent() -> None:
+    seen: list[str] = []
+
+    async def elsewhere(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Authorization", ""))
+        return web.json_response({"backend": "x", "status": "available"})
+
+    async with serve({"/steal": elsewhere}) as evil:
+
+        async def moved(request: web.Request) -> web.Response:
+            raise web.HTTPFound(f"{evil}/steal")
+
+        async with serve({"/v0.4/backends/{name}": moved}) as base:
+            async with IonQClient(SECRET, base_url=base) as client:
+                with pytest.raises(APIStatusError, match="another origin") as info:
+                    await client.get_backend("x")
+    assert info.value.status_code == 302
+    assert seen == []
+
+
+async def test_redirect_loop_ends() -> None:
+    async def loop(request: web.Request) -> web.Response:
+        raise web.HTTPFound(request.path)
+
+    async with serve({"/v0.4/backends/{name}": loop}) as base:
+        async with IonQClient(base_url=base) as client:
+            with pytest.raises(APIStatusError, match="redirects"):
+                await client.get_backend("x")
+
+
+async def test_100_concurrent_fan_outs_with_10_percent_503(fake_sleep: Sleep) -> None:
+    count = 0
+
+    async def flaky(request: web.Request) -> web.Response:
+        nonlocal count
+        count += 1
+        if count % 10 == 0:
+            return web.json_response({"error": "Service Unavailable", "message": "busy",
+                                      "statusCode": 503}, status=503)  # fmt: skip
+        return web.json_response({"backend": request.match_info["name"], "status": "available"})
+
+    async with serve({"/v0.4/backends/{name}": flaky}) as base:
+        async with IonQClient(base_url=base, max_concurrency=32, sleep=fake_sleep) as client:
+            async with asyncio.timeout(60):
+                snapshots = await asyncio.gather(*(client.get_backends() for _ in range(100)))
+    outcomes = [item for s in snapshots for item in [*s.values(), *s.errors.values()]]
+    assert len(outcomes) == 600
+    assert all(isinstance(o, Backend | IonQError) for o in outcomes)
+    assert sum(isinstance(o, Backend) for o in outcomes) >= 594  # retries absorb nearly all
+    assert count > 600
+
+
+async def test_log_lines_carry_method_path_status_attempt_elapsed_and_never_the_key(
+    ionq_emulator: Emulator, client: IonQClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    ionq_emulator.inject(PATH, status=503)
+    with caplog.at_level(logging.DEBUG, logger="ionq_backends"):
+        await client.get_backend("qpu.aria-1")
+    lines = [r.getMessage() for r in caplog.records]
+    assert any(line.startswith("GET /v0.4/backends/qpu.aria-1 -> 503 attempt=1 elapsed=")
+               for line in lines)  # fmt: skip
+    assert any("-> 200 attempt=2" in line for line in lines)
+    assert all(SECRET not in line for line in lines)
+
+
+def test_redacting_filter_scrubs_authorization(caplog: pytest.LogCaptureFixture) -> None:
+    log = logging.getLogger("ionq_backends")
+    with caplog.at_level(logging.DEBUG, logger="ionq_backends"):
+        log.warning("headers=%s", {"Authorization": f"apiKey {SECRET}"})
+        log.warning("sending Authorization: apiKey %s", SECRET)
+    assert len(caplog.records) == 2
+    for record in caplog.records:
+        assert SECRET not in record.getMessage()
+        assert "[REDACTED]" in record.getMessage()
+
+
+async def test_errors_never_carry_the_key(fake_sleep: Sleep) -> None:
+    async with Emulator(api_key="the-right-key") as guarded:
+        async with IonQClient(SECRET, base_url=guarded.base_url, sleep=fake_sleep) as client:
+            snapshot = await client.get_backends()
+    assert len(snapshot.errors) == 6
+    for error in snapshot.errors.values():
+        assert isinstance(error, AuthenticationError)
+        for text in (str(error), repr(error), repr(vars(error))):
+            assert SECRET not in text
+    assert all(r.headers.get("Authorization") == "[REDACTED]" for r in guarded.requests)

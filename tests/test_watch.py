@@ -1,0 +1,264 @@
+"""watch(): rounds, changes, errors and recovery, cadence, overlap and cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from ionq_backends import (
+    Backend,
+    BackendChange,
+    BackendsSnapshot,
+    IonQClient,
+    NotFoundError,
+    ServerError,
+)
+from ionq_backends._watch import Watcher
+from ionq_backends.emulator import Emulator
+
+from .conftest import serve
+
+
+class Ticker:
+    """An injected sleep: each call records its delay and parks until the test calls `tick()`."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+        self.asleep = asyncio.Event()
+        self._go = asyncio.Event()
+
+    async def sleep(self, delay: float) -> None:
+        self.delays.append(delay)
+        self._go.clear()
+        self.asleep.set()
+        await self._go.wait()
+
+    async def next_round(self) -> None:
+        """Wait until the watcher sleeps, then let the next round start."""
+        await self.asleep.wait()
+        self.asleep.clear()
+        self._go.set()
+
+
+@pytest.fixture
+def ticker() -> Ticker:
+    return Ticker()
+
+
+@pytest.fixture
+async def client(ionq_emulator: Emulator, ticker: Ticker) -> AsyncIterator[IonQClient]:
+    async with IonQClient(base_url=ionq_emulator.base_url, sleep=ticker.sleep, max_retries=0,
+                          random=lambda: 0.5) as c:  # fmt: skip
+        yield c
+
+
+NAMES = ["qpu.aria-1", "qpu.forte-1"]
+
+
+async def first_round(stream: Any, count: int = len(NAMES)) -> list[BackendChange]:
+    return [await anext(stream) for _ in range(count)]
+
+
+async def test_first_round_yields_every_backend_once(client: IonQClient) -> None:
+    stream = client.watch(NAMES, interval=60)
+    events = await first_round(stream)
+    await stream.aclose()  # type: ignore[attr-defined]
+    assert [e.name for e in events] == NAMES
+    assert all(e.previous is None and isinstance(e.current, Backend) for e in events)
+    assert all(e.changed_fields == () and e.error is None for e in events)
+
+
+async def test_status_flip_yields_one_event_with_changed_fields(
+    client: IonQClient, ionq_emulator: Emulator, ticker: Ticker
+) -> None:
+    stream = client.watch(NAMES, interval=60)
+    await first_round(stream)
+    pending = asyncio.ensure_future(anext(stream))
+    async with asyncio.timeout(10):
+        for _ in range(3):  # three quiet rounds: no event
+            await ticker.next_round()
+        await ticker.asleep.wait()
+        assert not pending.done()
+        assert sum(r.path == "/v0.4/backends/qpu.aria-1" for r in ionq_emulator.requests) == 4
+        ionq_emulator.set_backend("qpu.aria-1", status="unavailable", average_queue_time=5)
+        await ticker.next_round()
+        event = await pending
+    await stream.aclose()  # type: ignore[attr-defined]
+    assert event.name == "qpu.aria-1"
+    assert event.previous is not None and event.previous.status == "available"
+    assert event.current is not None and event.current.status == "unavailable"
+    assert event.changed_fields == ("status",)  # queue time ignored by default
+
+
+async def test_queue_time_counts_when_not_ignored(
+    client: IonQClient, ionq_emulator: Emulator, ticker: Ticker
+) -> None:
+    stream = client.watch(["qpu.aria-1"], interval=60, ignore=())
+    await first_round(stream, 1)
+    ionq_emulator.set_backend("qpu.aria-1", average_queue_time=42, surprise=True)
+    pending = asyncio.ensure_future(anext(stream))
+    await ticker.next_round()
+    event = await pending
+    await stream.aclose()  # type: ignore[attr-defined]
+    assert event.changed_fields == ("average_queue_time", "extra")
+
+
+async def test_error_once_then_recovery(
+    client: IonQClient, ionq_emulator: Emulator, ticker: Ticker
+) -> None:
+    async with asyncio.timeout(10):
+        await _error_then_recovery(client, ionq_emulator, ticker)
+
+
+async def _error_then_recovery(client: IonQClient, ionq_emulator: Emulator, ticker: Ticker) -> None:
+    stream = client.watch(NAMES, interval=60)
+    before = {e.name: e.current for e in await first_round(stream)}
+    ionq_emulator.inject("/v0.4/backends/qpu.forte-1", status=500, times=2)
+
+    pending = asyncio.ensure_future(anext(stream))
+    await ticker.next_round()
+    failed = await pending
+    assert failed.name == "qpu.forte-1"
+    assert isinstance(failed.error, ServerError)
+    assert failed.current is None and failed.previous == before["qpu.forte-1"]
+
+    # Same error again (new request id): no event. Then a different error: one event.
+    pending = asyncio.ensure_future(anext(stream))
+    await ticker.next_round()
+    await ticker.asleep.wait()
+    assert not pending.done()
+    ionq_emulator.remove_backend("qpu.forte-1")
+    await ticker.next_round()
+    changed = await pending
+    assert isinstance(changed.error, NotFoundError)
+
+    ionq_emulator.set_backend("qpu.forte-1", qubits=36)
+    pending = asyncio.ensure_future(anext(stream))
+    await ticker.next_round()
+    recovered = await pending
+    await stream.aclose()  # type: ignore[attr-defined]
+    assert recovered.error is None
+    assert recovered.previous == before["qpu.forte-1"]
+    assert recovered.current is not None and recovered.current.name == "qpu.forte-1"
+
+
+async def test_rate_limited_round_costs_only_that_backend(
+    client: IonQClient, ionq_emulator: Emulator
+) -> None:
+    ionq_emulator.inject("/v0.4/backends/qpu.forte-1", status=429, retry_after=3600)
+    events = await first_round(client.watch(NAMES, interval=60))
+    by_name = {e.name: e for e in events}
+    assert by_name["qpu.aria-1"].current is not None
+    assert getattr(by_name["qpu.forte-1"].error, "retry_after", None) == 3600.0
+
+
+@pytest.mark.parametrize(
+    ("draw", "low", "high"), [(0.5, 59.0, 60.0), (1.0, 65.0, 66.0), (0.0, 53.0, 54.0)]
+)
+async def test_cadence_is_start_to_start_with_jitter(
+    ionq_emulator: Emulator, ticker: Ticker, draw: float, low: float, high: float
+) -> None:
+    async with IonQClient(base_url=ionq_emulator.base_url, sleep=ticker.sleep,
+                          random=lambda: draw) as client:  # fmt: skip
+        stream = client.watch(["qpu.aria-1"], interval=60, jitter=0.1)
+        await first_round(stream, 1)
+        pending = asyncio.ensure_future(anext(stream))
+        await ticker.asleep.wait()
+        pending.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await pending
+        await stream.aclose()  # type: ignore[attr-defined]
+    (delay,) = ticker.delays
+    assert low < delay <= high
+
+
+async def test_slow_rounds_run_back_to_back_and_never_overlap() -> None:
+    in_flight = peak = served = 0
+    rounds_done = asyncio.Event()
+
+    async def slow(request: web.Request) -> web.Response:
+        nonlocal in_flight, peak, served
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.05)  # the server is slower than the interval
+        in_flight -= 1
+        served += 1
+        if served == 5:
+            rounds_done.set()
+        return web.json_response({"backend": "x", "status": "available", "qubits": served})
+
+    delays: list[float] = []
+
+    async def record(delay: float) -> None:
+        delays.append(delay)
+        await asyncio.sleep(delay)
+
+    async with serve({"/v0.4/backends/{name}": slow}) as base:
+        async with IonQClient(base_url=base, sleep=record) as client:
+            stream = client.watch(["x"], interval=0.01, jitter=0.0)
+            events = [await anext(stream) for _ in range(5)]
+            await stream.aclose()  # type: ignore[attr-defined]
+    assert rounds_done.is_set()
+    assert peak == 1
+    assert delays == []  # every round overran the interval: no sleep between them
+    assert [e.current.qubits for e in events if e.current] == [1, 2, 3, 4, 5]
+
+
+async def test_cancelling_a_watch_mid_round_leaves_nothing_running() -> None:
+    arrived = asyncio.Event()
+
+    async def hang(request: web.Request) -> web.Response:
+        arrived.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async with serve({"/v0.4/backends/{name}": hang}, handler_cancellation=True) as base:
+        async with IonQClient(base_url=base) as client:
+
+            async def consume() -> None:
+                async for _event in client.watch(["a", "b"], interval=1):
+                    pass
+
+            task = asyncio.create_task(consume())
+            async with asyncio.timeout(10):
+                await arrived.wait()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()
+                         and "ionq_backends" in repr(t.get_coro())]  # fmt: skip
+            assert leftovers == []
+
+
+def test_watch_arguments_are_checked() -> None:
+    client = IonQClient()
+    with pytest.raises(ValueError, match="interval"):
+        client.watch(interval=0)
+    with pytest.raises(ValueError, match="jitter"):
+        client.watch(jitter=1.0)
+    with pytest.raises(ValueError, match="ignore names no Backend field"):
+        client.watch(ignore={"queue"})
+
+
+def backend(**fields: Any) -> Backend:
+    return Backend(**{"name": "a", "status": "available", "api_version": "v0.4", **fields})
+
+
+def test_watcher_pure_sequence() -> None:
+    watcher = Watcher(frozenset({"average_queue_time"}))
+    error = ServerError("down", status_code=503, request_id="r1")
+    same_error = ServerError("down", status_code=503, request_id="r2")
+    rounds = [
+        BackendsSnapshot({"a": backend()}),
+        BackendsSnapshot({"a": backend(average_queue_time=9.0)}),
+        BackendsSnapshot({}, {"a": error}),
+        BackendsSnapshot({}, {"a": same_error}),
+        BackendsSnapshot({"a": backend()}),
+        BackendsSnapshot({"a": backend(extra={"k": 1})}),
+    ]
+    counts = [len(watcher.update(s)) for s in rounds]
+    assert counts == [1, 0, 1, 0, 1, 1]
