@@ -1,0 +1,218 @@
+"""The real `ionq-backends` console script, in a subprocess, against the emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(sys.executable).with_name("ionq-backends")
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("IONQ_") and k != "NO_COLOR"}
+
+
+def run(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, timeout=timeout,
+                          env=env or ENV, stdin=subprocess.DEVNULL)  # fmt: skip
+
+
+def no_traceback(result: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in result.stderr
+    assert "Traceback" not in result.stdout
+
+
+@pytest.fixture(scope="module")
+def emulator_url() -> Iterator[str]:
+    """A separate `ionq-backends emulator` process, shared by the tests that need a base URL."""
+    proc = subprocess.Popen([str(SCRIPT), "emulator", "--port", "0", "--json"], env=ENV,
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    try:
+        yield json.loads(line)["base_url"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=10)
+        assert proc.returncode == 0
+
+
+def test_script_and_module_are_the_same_program() -> None:
+    a = run("--help")
+    b = subprocess.run([sys.executable, "-m", "ionq_backends", "--help"], capture_output=True,
+                       text=True, env=ENV, check=True)  # fmt: skip
+    assert a.returncode == 0
+    assert a.stdout.replace("__main__.py", "ionq-backends") == b.stdout.replace(
+        "__main__.py", "ionq-backends"
+    )
+    for command in ("list", "get", "watch", "characterizations", "emulator"):
+        assert command in a.stdout
+
+
+@pytest.mark.parametrize("version", ["v0.3", "v0.4"])
+def test_list_table(version: str) -> None:
+    result = run("list", "--emulator", "--api-version", version)
+    assert result.returncode == 0, result.stderr
+    header, *rows = result.stdout.splitlines()
+    assert header.split() == ["NAME", "STATUS", "QUBITS", "QUEUE", "UPDATED", "DEGRADED"]
+    aria = next(r for r in rows if r.startswith("qpu.aria-1 "))
+    assert aria.split()[1:4] == ["available", "25", "19m"]
+    assert "min ago" in aria
+    assert "\x1b[" not in result.stdout  # not a TTY: no colour
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize("version", ["v0.3", "v0.4"])
+def test_list_json_parses_back(version: str) -> None:
+    result = run("list", "--emulator", "--json", "--api-version", version)
+    assert result.returncode == 0
+    backends = json.loads(result.stdout)
+    aria = next(b for b in backends if b["name"] == "qpu.aria-1")
+    assert aria["status"] == "available"
+    assert aria["api_version"] == version
+    assert aria["last_updated"].endswith("Z")
+    assert set(aria) >= {"name", "status", "qubits", "average_queue_time", "degraded", "extra"}
+
+
+def test_get_success_and_partial_failure(emulator_url: str) -> None:
+    ok = run("get", "qpu.aria-1", "qpu.forte-1", "--base-url", emulator_url, "--json")
+    assert ok.returncode == 0
+    assert [b["name"] for b in json.loads(ok.stdout)] == ["qpu.aria-1", "qpu.forte-1"]
+    partial = run("get", "qpu.aria-1", "qpu.nope", "--base-url", emulator_url)
+    assert partial.returncode == 1
+    assert "qpu.aria-1" in partial.stdout
+    (line,) = partial.stderr.splitlines()
+    assert line.startswith("ionq-backends: qpu.nope: 404 ")
+    assert "request id emu-" in line
+    no_traceback(partial)
+
+
+@pytest.mark.parametrize("version", ["v0.3", "v0.4"])
+def test_characterizations(version: str) -> None:
+    table = run("characterizations", "qpu.aria-1", "--limit", "12", "--emulator",
+                "--api-version", version)  # fmt: skip
+    assert table.returncode == 0
+    header, *rows = table.stdout.splitlines()
+    assert header.split()[:5] == ["DATE", "ID", "1Q", "2Q", "SPAM"]
+    assert len(rows) == 12
+    as_json = run("characterizations", "qpu.aria-1", "--limit", "2", "--emulator", "--json",
+                  "--api-version", version)  # fmt: skip
+    items = json.loads(as_json.stdout)
+    assert len(items) == 2
+    assert items[0]["timing"]["reset"] == 2e-05
+    assert items[0]["fidelity"]["1q"]["statistic"] == ("mean" if version == "v0.3" else "median")
+
+
+def test_characterizations_none() -> None:
+    result = run("characterizations", "simulator", "--emulator")
+    assert result.returncode == 0
+    assert result.stdout.strip() == "no characterizations for simulator"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["lst"], ["get"], ["list", "--timeout", "0"], ["list", "--api-version", "v9"],
+     ["list", "--base-url", "http://example.com"], ["characterizations", "x", "--limit", "0"]],
+)  # fmt: skip
+def test_usage_errors_exit_2(args: list[str]) -> None:
+    result = run(*args)
+    assert result.returncode == 2
+    assert result.stderr.strip()
+    assert result.stdout == ""
+    no_traceback(result)
+
+
+def test_api_error_exits_1_with_one_line() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = run("list", "--base-url", f"http://127.0.0.1:{port}", "--timeout", "5")
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("ionq-backends: error: ")
+    assert "GET /v0.4/backends" in line
+    assert result.stdout == ""
+    no_traceback(result)
+
+
+def test_unresponsive_host_times_out_within_timeout() -> None:
+    with socket.socket() as listener:  # accepts connections, never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        port = listener.getsockname()[1]
+        started = time.monotonic()
+        result = run("list", "--base-url", f"http://127.0.0.1:{port}", "--timeout", "1")
+        elapsed = time.monotonic() - started
+    assert result.returncode == 1
+    assert "timed out after 1s" in result.stderr
+    assert elapsed < 8  # 1 s of waiting plus interpreter start-up on a loaded machine
+    no_traceback(result)
+
+
+def test_key_is_never_an_argument() -> None:
+    assert "key" not in run("list", "--help").stdout.replace("$IONQ_API_KEY", "")
+
+
+def in_a_tty(*args: str, env: dict[str, str]) -> str:
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([str(SCRIPT), *args], stdout=follower, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, env=env)  # fmt: skip
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    return b"".join(chunks).decode()
+
+
+def test_status_is_coloured_only_on_a_tty_without_no_color() -> None:
+    coloured = in_a_tty("list", "--emulator", env=ENV)
+    assert "\x1b[32mavailable" in coloured
+    plain = in_a_tty("list", "--emulator", env={**ENV, "NO_COLOR": "1"})
+    assert "\x1b[" not in plain
+    assert "available" in plain
+
+
+def test_watch_prints_changes_and_exits_0_on_ctrl_c(emulator_url: str) -> None:
+    proc = subprocess.Popen([str(SCRIPT), "watch", "qpu.aria-1", "qpu.nope", "--base-url",
+                             emulator_url, "--interval", "30"], env=ENV, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    assert proc.stdout is not None
+    lines = sorted([proc.stdout.readline(), proc.stdout.readline()])
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert err == ""
+    assert "qpu.aria-1  available  qubits=25" in lines[0]
+    assert "qpu.nope  ERROR  404" in lines[1]
+    assert lines[0][:4].isdigit() and lines[0][19] == "Z"  # stamped with the time
+
+
+def test_watch_json_lines(emulator_url: str) -> None:
+    proc = subprocess.Popen([str(SCRIPT), "watch", "qpu.forte-1", "--base-url", emulator_url,
+                             "--json"], env=ENV, text=True, stdout=subprocess.PIPE)  # fmt: skip
+    assert proc.stdout is not None
+    event = json.loads(proc.stdout.readline())
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert event["name"] == "qpu.forte-1"
+    assert event["previous"] is None
+    assert event["current"]["qubits"] == 36
