@@ -1,0 +1,123 @@
+"""The examples run as users run them: as scripts, against the embedded emulator, no network."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from types import ModuleType
+
+import aiohttp
+from aiohttp import web
+
+from ionq_backends import BackendName, IonQClient
+from ionq_backends.emulator import Emulator
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("IONQ_")}
+
+
+def run(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(EXAMPLES / name), *args], capture_output=True,
+                          text=True, timeout=60, env=ENV)  # fmt: skip
+
+
+def test_quickstart_prints_the_fleet() -> None:
+    result = run("quickstart.py")
+    assert result.returncode == 0, result.stderr
+    for name in BackendName:
+        assert name in result.stdout
+    assert "qpu.aria-1               available      25 qubits  queue 20 min" in result.stdout
+
+
+def test_characterization_report_both_versions() -> None:
+    for version in ("v0.3", "v0.4"):
+        result = run("characterization_report.py", "--api-version", version)
+        assert result.returncode == 0, result.stderr
+        rows = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines()[1:]}
+        assert rows["qpu.aria-1"] == ["0.9998", "0.9861", "0.9937", "100", "1", "300"]
+        assert rows["qpu.tempo-1"][-1] == "2016"
+
+
+def test_poll_status_prints_changes_as_they_happen() -> None:
+    result = run("poll_status.py", "--interval", "0.2", "--max-events", "8")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 8
+    assert "qpu.aria-1: available (25 qubits)" in lines[0]
+    assert "qpu.aria-1: status available -> unavailable" in lines[6]
+    assert "qpu.forte-1: ERROR 503" in lines[7]
+
+
+def load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+async def test_status_service_serves_state_age_and_last_error(ionq_emulator: Emulator) -> None:
+    service = load("status_service")
+    client = IonQClient(base_url=ionq_emulator.base_url, max_retries=0)
+    app = service.build_app(client, interval=0.05)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/status"
+    updated: asyncio.Condition = app[service.UPDATED]
+    try:
+        async with aiohttp.ClientSession() as http, asyncio.timeout(20):
+            async with updated:
+                await updated.wait_for(lambda: len(app[service.STATE]) == len(BackendName))
+            ionq_emulator.inject("/v0.4/backends/qpu.forte-1", status=500, times=1000)
+            async with updated:
+                await updated.wait_for(lambda: app[service.STATE]["qpu.forte-1"]["error"])
+            async with http.get(url) as response:
+                body = await response.json()
+    finally:
+        await runner.cleanup()
+    assert set(body) == set(BackendName)
+    aria = body["qpu.aria-1"]
+    assert aria["backend"]["status"] == "available"
+    assert aria["age_seconds"] >= 0
+    assert aria["last_error"] is None
+    forte = body["qpu.forte-1"]
+    assert forte["backend"]["name"] == "qpu.forte-1"  # the last good value is kept
+    assert forte["last_error"]["type"] == "ServerError"
+    assert client._transport.closed  # cleanup_ctx closed the client with the app
+
+
+def test_status_service_as_a_process() -> None:
+    command = [
+        sys.executable,
+        str(EXAMPLES / "status_service.py"),
+        "--port",
+        "0",
+        "--interval",
+        "0.2",
+    ]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=ENV)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("serving fleet status on http://127.0.0.1:")
+        url = line.split()[-1]
+        body: dict[str, object] = {}
+        deadline = time.monotonic() + 20
+        while len(body) < len(BackendName) and time.monotonic() < deadline:
+            with urllib.request.urlopen(url, timeout=10) as response:  # until the first round
+                body = json.loads(response.read())
+        assert set(body) == set(BackendName)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=10)
+    assert proc.returncode == 0
