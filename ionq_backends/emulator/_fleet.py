@@ -6,6 +6,7 @@ rendered per request, so both versions always describe the same fleet.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -66,10 +67,24 @@ class Machine:
     name: str
     fields: dict[str, Any]
     extra: dict[str, Any] = attrs.field(factory=dict)
+    # Encoded answers by (version, verbose, has_key): a backend is read far more often than changed.
+    _encoded: dict[tuple[str, bool, bool], bytes] = attrs.field(
+        factory=dict, init=False, repr=False
+    )
 
     def update(self, changes: dict[str, Any]) -> None:
         for key, value in changes.items():
             (self.fields if key in KNOWN_FIELDS else self.extra)[key] = value
+        self._encoded.clear()
+
+    def encoded(self, version: str, *, verbose: bool, has_key: bool) -> bytes:
+        """This backend's JSON as API `version` sends it, encoded once until the next change."""
+        key = (version, verbose, has_key)
+        found = self._encoded.get(key)
+        if found is None:
+            wire = render_backend(self, version, verbose=verbose, has_key=has_key)
+            found = self._encoded[key] = json.dumps(wire, separators=(",", ":")).encode()
+        return found
 
     @property
     def characterizations(self) -> list[dict[str, Any]]:

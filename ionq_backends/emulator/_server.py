@@ -17,7 +17,7 @@ from typing import Any, Self
 import attrs
 from aiohttp import web
 
-from ._fleet import Machine, default_fleet, render_backend, render_characterization
+from ._fleet import Machine, default_fleet, render_characterization
 
 __all__ = ["Emulator", "RecordedRequest"]
 
@@ -229,8 +229,9 @@ class Emulator:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         request_id = f"emu-{next(self._ids):08x}"
-        headers = {k: v for k, v in request.headers.items() if k.lower() != "authorization"}
-        if "Authorization" in request.headers:
+        headers = dict(request.headers)
+        if "Authorization" in request.headers:  # case-insensitive lookup, whatever the spelling
+            headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
             headers["Authorization"] = "[REDACTED]"
         self.requests.append(
             RecordedRequest(request.method, request.path, dict(request.query), headers)
@@ -306,25 +307,29 @@ class Emulator:
             raise web.HTTPNotFound(reason=f"Backend {request.match_info['backend']} not found")
         return machine
 
-    def _render(self, request: web.Request, machine: Machine, version: str) -> dict[str, Any]:
-        return render_backend(
-            machine,
+    def _encoded(self, request: web.Request, machine: Machine, version: str) -> bytes:
+        return machine.encoded(
             version,
             verbose=request.query.get("status") == "verbose",
             has_key="Authorization" in request.headers,
         )
 
+    def _listing(self, request: web.Request, version: str) -> web.Response:
+        items = b",".join(self._encoded(request, m, version) for m in self.fleet.values())
+        return web.Response(body=b"[" + items + b"]", content_type="application/json")
+
     async def _v3_backends(self, request: web.Request) -> web.Response:
         status = request.query.get("status")
         if status is not None and status != "verbose":
             raise _BadQuery("status", 'querystring.status must be equal to "verbose"')
-        return _json([self._render(request, m, "v0.3") for m in self.fleet.values()])
+        return self._listing(request, "v0.3")
 
     async def _v4_backends(self, request: web.Request) -> web.Response:
-        return _json([self._render(request, m, "v0.4") for m in self.fleet.values()])
+        return self._listing(request, "v0.4")
 
     async def _v4_backend(self, request: web.Request) -> web.Response:
-        return _json(self._render(request, self._machine(request), "v0.4"))
+        body = self._encoded(request, self._machine(request), "v0.4")
+        return web.Response(body=body, content_type="application/json")
 
     async def _v3_characterizations(self, request: web.Request) -> web.Response:
         return self._page(request, self._machine(request), "v0.3")
