@@ -1,0 +1,1 @@
+"""ionq-backends benchmarks: `python -m benchmarks [--quick]`."""

@@ -1,0 +1,34 @@
+"""A benchmark server process: the emulator, plus `--backends N` extra names, until stdin closes.
+
+Prints one JSON line `{"base_url": ...}` once it listens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+from ionq_backends.emulator import Emulator
+
+
+async def serve(latency: float, backends: int) -> None:
+    async with Emulator(latency=latency) as emulator:
+        for i in range(backends):
+            emulator.set_backend(f"qpu.bench-{i}", qubits=36, average_queue_time=1000.0)
+        print(json.dumps({"base_url": emulator.base_url}), flush=True)
+        # Stop when the parent closes our stdin (or dies): no orphan servers.
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--backends", type=int, default=0)
+    args = parser.parse_args()
+    asyncio.run(serve(args.latency, args.backends))
+
+
+if __name__ == "__main__":
+    main()
