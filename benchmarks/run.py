@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import math
@@ -39,14 +40,20 @@ SIX = [str(n) for n in BackendName]
 class Figure:
     """One measured figure and its budget (`ok` is None when it has no budget)."""
 
-    def __init__(self, name: str, value: float, unit: str, budget: str,
-                 ok: bool | None, detail: str) -> None:  # fmt: skip
+    def __init__(
+        self, name: str, value: float, unit: str, budget: str, ok: bool | None, detail: str
+    ) -> None:
         self.name, self.value, self.unit = name, value, unit
         self.budget, self.ok, self.detail = budget, ok, detail
 
     def as_json(self) -> dict[str, Any]:
-        return {"value": self.value, "unit": self.unit, "budget": self.budget, "ok": self.ok,
-                "detail": self.detail}  # fmt: skip
+        return {
+            "value": self.value,
+            "unit": self.unit,
+            "budget": self.budget,
+            "ok": self.ok,
+            "detail": self.detail,
+        }
 
 
 def median(values: list[float]) -> float:
@@ -56,11 +63,24 @@ def median(values: list[float]) -> float:
 @contextmanager
 def server_process(latency: float = 0.0, backends: int = 0) -> Iterator[str]:
     """An emulator in another process; yields its base URL."""
-    command = [sys.executable, "-m", "benchmarks._server", "--latency", str(latency),
-               "--backends", str(backends)]  # fmt: skip
-    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                            cwd=Path(__file__).resolve().parents[1])  # fmt: skip
-    assert proc.stdout is not None and proc.stdin is not None
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks._server",
+        "--latency",
+        str(latency),
+        "--backends",
+        str(backends),
+    ]
+    proc = subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert proc.stdout is not None
+    assert proc.stdin is not None
     try:
         yield json.loads(proc.stdout.readline())["base_url"]
     finally:
@@ -89,9 +109,15 @@ async def fan_out(repeats: int) -> Figure:
             sequential.append(time.perf_counter() - started)
     ratio = median(fanned) / median(single)
     seq = median(sequential) / median(single)
-    return Figure("fan-out", ratio, "x one get_backend()", "<= 1.25", ratio <= 1.25,
-                  f"get_backends() {median(fanned) * 1e3:.1f} ms, one get_backend() "
-                  f"{median(single) * 1e3:.1f} ms; a sequential loop (the peers' shape) {seq:.2f}x")  # fmt: skip
+    return Figure(
+        "fan-out",
+        ratio,
+        "x one get_backend()",
+        "<= 1.25",
+        ratio <= 1.25,
+        f"get_backends() {median(fanned) * 1e3:.1f} ms, one get_backend() "
+        f"{median(single) * 1e3:.1f} ms; a sequential loop (the peers' shape) {seq:.2f}x",
+    )
 
 
 async def overhead(base_url: str, calls: int, in_flight: int, repeats: int) -> Figure:
@@ -99,8 +125,9 @@ async def overhead(base_url: str, calls: int, in_flight: int, repeats: int) -> F
     url = f"{base_url}/v0.4/backends/{SIX[0]}"
 
     async def sdk() -> float:
-        async with IonQClient(base_url=base_url, max_concurrency=in_flight,
-                              timeout=timeout) as client:  # fmt: skip
+        async with IonQClient(
+            base_url=base_url, max_concurrency=in_flight, timeout=timeout
+        ) as client:
             await asyncio.gather(*(client.get_backend(SIX[0]) for _ in range(in_flight)))
             started = time.perf_counter()
             await asyncio.gather(*(client.get_backend(SIX[0]) for _ in range(calls)))
@@ -126,9 +153,15 @@ async def overhead(base_url: str, calls: int, in_flight: int, repeats: int) -> F
         ours.append(await sdk())
         theirs.append(await bare())
     ratio = median(ours) / median(theirs)
-    return Figure("overhead", ratio, "x bare aiohttp req/s", ">= 0.85", ratio >= 0.85,
-                  f"{calls} get_backend(), {in_flight} in flight, server in another process: "
-                  f"SDK {median(ours):.0f} req/s, bare aiohttp + json.loads {median(theirs):.0f} req/s")  # fmt: skip
+    return Figure(
+        "overhead",
+        ratio,
+        "x bare aiohttp req/s",
+        ">= 0.85",
+        ratio >= 0.85,
+        f"{calls} get_backend(), {in_flight} in flight, server in another process: "
+        f"SDK {median(ours):.0f} req/s, bare aiohttp + json.loads {median(theirs):.0f} req/s",
+    )
 
 
 async def scale(base_url: str, names: int, limit: int, latency: float, repeats: int) -> Figure:
@@ -157,10 +190,16 @@ async def scale(base_url: str, names: int, limit: int, latency: float, repeats: 
                 await asyncio.gather(*(bare_one(n) for n in wanted))
                 theirs.append(time.perf_counter() - started)
     ratio = median(ours) / bound
-    return Figure("scale", ratio, "x the concurrency bound", "<= 1.4", ratio <= 1.4,
-                  f"get_backends() over {names} names, max_concurrency={limit}, latency "
-                  f"{latency * 1e3:.0f} ms: {median(ours) * 1e3:.0f} ms vs bound {bound * 1e3:.0f} ms; "
-                  f"bare aiohttp {median(theirs) / bound:.2f}x")  # fmt: skip
+    return Figure(
+        "scale",
+        ratio,
+        "x the concurrency bound",
+        "<= 1.4",
+        ratio <= 1.4,
+        f"get_backends() over {names} names, max_concurrency={limit}, latency "
+        f"{latency * 1e3:.0f} ms: {median(ours) * 1e3:.0f} ms vs bound {bound * 1e3:.0f} ms; "
+        f"bare aiohttp {median(theirs) / bound:.2f}x",
+    )
 
 
 def rss_mib() -> float:
@@ -218,24 +257,27 @@ async def soak(base_url: str, polls: int) -> Figure:
             watcher = asyncio.create_task(consume())
             await enough.wait()
             watcher.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await watcher
-            except asyncio.CancelledError:
-                pass
             gc.collect()
             rss_end = rss_mib()
         await session.close()
-        del client, session, watcher
         gc.collect()
         await asyncio.sleep(0)
     fds_after = open_fds()
     resource_warnings = [w for w in caught if issubclass(w.category, ResourceWarning)]
     growth = rss_end - rss_start
     ok = growth < 10.0 and fds_after <= fds_before and not resource_warnings
-    return Figure("soak", growth, "MiB RSS growth", "< 10 MiB; fds back; no ResourceWarning",
-                  ok, f"{requests} polls (get_backends() then watch()); fds {fds_before[0]}->"
-                  f"{fds_after[0]}, sockets {fds_before[1]}->{fds_after[1]}; "
-                  f"ResourceWarnings {len(resource_warnings)}")  # fmt: skip
+    return Figure(
+        "soak",
+        growth,
+        "MiB RSS growth",
+        "< 10 MiB; fds back; no ResourceWarning",
+        ok,
+        f"{requests} polls (get_backends() then watch()); fds {fds_before[0]}->"
+        f"{fds_after[0]}, sockets {fds_before[1]}->{fds_after[1]}; "
+        f"ResourceWarnings {len(resource_warnings)}",
+    )
 
 
 def import_time(repeats: int) -> Figure:
@@ -250,15 +292,22 @@ def import_time(repeats: int) -> Figure:
         ours.append(once("import ionq_backends"))
         theirs.append(once("import aiohttp, attrs, cattrs"))
     ratio = median(ours) / median(theirs)
-    return Figure("import", ratio, "x import aiohttp, attrs, cattrs", "<= 1.3", ratio <= 1.3,
-                  f"{median(ours) * 1e3:.0f} ms vs {median(theirs) * 1e3:.0f} ms, fresh "
-                  "interpreters")  # fmt: skip
+    return Figure(
+        "import",
+        ratio,
+        "x import aiohttp, attrs, cattrs",
+        "<= 1.3",
+        ratio <= 1.3,
+        f"{median(ours) * 1e3:.0f} ms vs {median(theirs) * 1e3:.0f} ms, fresh interpreters",
+    )
 
 
 def structuring(count: int, repeats: int) -> Figure:
     fleet = list(default_fleet().values())
-    items = [render_backend(fleet[i % len(fleet)], "v0.4", verbose=False, has_key=True)
-             for i in range(count)]  # fmt: skip
+    items = [
+        render_backend(fleet[i % len(fleet)], "v0.4", verbose=False, has_key=True)
+        for i in range(count)
+    ]
     raw = json.dumps(items).encode()
     converter = make_converter("v0.4")
 
@@ -272,8 +321,14 @@ def structuring(count: int, repeats: int) -> Figure:
 
     decode = best(lambda: json.loads(raw))
     full = best(lambda: converter.structure(json.loads(raw), list[Backend]))
-    return Figure("structuring", full, "us per backend", "(no budget)", None,
-                  f"json.loads + cattrs {full:.1f} us; json.loads alone {decode:.1f} us")  # fmt: skip
+    return Figure(
+        "structuring",
+        full,
+        "us per backend",
+        "(no budget)",
+        None,
+        f"json.loads + cattrs {full:.1f} us; json.loads alone {decode:.1f} us",
+    )
 
 
 async def measure(quick: bool) -> list[Figure]:
@@ -316,11 +371,18 @@ def main(argv: list[str] | None = None) -> int:
     print(report(figures, args.quick, previous))
     print(f"took {time.perf_counter() - started:.0f} s")
     RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({
-        "quick": args.quick, "cores": os.cpu_count(), "python": platform.python_version(),
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "figures": {f.name: f.as_json() for f in figures},
-    }, indent=2))  # fmt: skip
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "quick": args.quick,
+                "cores": os.cpu_count(),
+                "python": platform.python_version(),
+                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "figures": {f.name: f.as_json() for f in figures},
+            },
+            indent=2,
+        )
+    )
     missed = [f.name for f in figures if f.ok is False]
     if missed and not args.quick:
         print(f"over budget: {', '.join(missed)}", file=sys.stderr)
