@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import attrs
 import cattrs
@@ -30,6 +30,7 @@ from ._models import (
 __all__ = ["check_api_version", "make_converter", "reroot"]
 
 Problems = list[tuple[str, str]]  # (path relative to the value, message)
+T = TypeVar("T")
 Parser = Callable[[Any], Any]
 
 
@@ -55,6 +56,20 @@ def _fail(expected: str, value: Any) -> NoReturn:
 
 def _key(key: str) -> str:
     return f".{key}" if key.isidentifier() else f"[{json.dumps(key)}]"
+
+
+def _each(items: Iterable[tuple[str, Any]], parse: Callable[[Any], T]) -> list[T]:
+    """Parse every `(path, value)`, collecting every item's problems under its path."""
+    parsed: list[T] = []
+    problems: Problems = []
+    for path, value in items:
+        try:
+            parsed.append(parse(value))
+        except _Invalid as invalid:
+            problems.extend((path + sub, message) for sub, message in invalid.problems)
+    if problems:
+        raise _Invalid(problems)
+    return parsed
 
 
 # Leaf parsers. `type(v) is int` on purpose: JSON booleans are not numbers.
@@ -230,18 +245,8 @@ def _fidelity(statistic: str, strict: bool) -> Parser:
     def parse(value: Any) -> dict[str, FidelityStat]:
         if type(value) is not dict:
             _fail("object", value)
-        stats: dict[str, FidelityStat] = {}
-        problems: Problems = []
-        for key, stat in value.items():
-            if stat is None:
-                continue
-            try:
-                stats[key] = parse_stat(stat)
-            except _Invalid as invalid:
-                problems.extend((_key(key) + sub, m) for sub, m in invalid.problems)
-        if problems:
-            raise _Invalid(problems)
-        return stats
+        keys = [key for key, stat in value.items() if stat is not None]
+        return dict(zip(keys, _each(((_key(k), value[k]) for k in keys), parse_stat), strict=True))
 
     return parse
 
@@ -366,16 +371,7 @@ def make_converter(api_version: str, *, strict: bool = False) -> cattrs.Converte
     def backends(obj: Any) -> list[Backend]:
         if type(obj) is not list:
             _fail("array of backends", obj)
-        items: list[Backend] = []
-        problems: Problems = []
-        for i, item in enumerate(obj):
-            try:
-                items.append(backend(item))
-            except _Invalid as invalid:
-                problems.extend((f"[{i}]{sub}", m) for sub, m in invalid.problems)
-        if problems:
-            raise _Invalid(problems)
-        return items
+        return _each(((f"[{i}]", item) for i, item in enumerate(obj)), backend)
 
     def page(obj: Any) -> CharacterizationPage:
         kwargs, _extra = _walk(obj, _PAGE, strict, "object")
@@ -384,15 +380,9 @@ def make_converter(api_version: str, *, strict: bool = False) -> cattrs.Converte
             return CharacterizationPage((), kwargs.get("pages"))
         if type(raw) is not list:
             raise _Invalid([(".characterizations", f"expected array, got {_got(raw)}")])
-        items: list[Characterization] = []
-        problems: Problems = []
-        for i, item in enumerate(raw):
-            try:
-                items.append(characterization(item))
-            except _Invalid as invalid:
-                problems.extend((f".characterizations[{i}]{s}", m) for s, m in invalid.problems)
-        if problems:
-            raise _Invalid(problems)
+        items = _each(
+            ((f".characterizations[{i}]", item) for i, item in enumerate(raw)), characterization
+        )
         return CharacterizationPage(tuple(items), kwargs.get("pages"))
 
     converter = cattrs.Converter()

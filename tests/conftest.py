@@ -61,6 +61,15 @@ async def serve(routes: dict[str, Handler], **runner_kwargs: Any) -> AsyncIterat
         await runner.cleanup()
 
 
+def ionq_tasks() -> list[asyncio.Task[Any]]:
+    """Tasks still running ionq_backends code, other than the caller's: none may outlive a call."""
+    return [
+        task
+        for task in asyncio.all_tasks()
+        if task is not asyncio.current_task() and "ionq_backends" in repr(task.get_coro())
+    ]
+
+
 @pytest.fixture
 def sleeps() -> list[float]:
     """Delays the client asked to sleep; pass `fake_sleep` to the client to record them."""

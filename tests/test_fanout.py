@@ -11,7 +11,7 @@ from aiohttp import web
 
 from ionq_backends import BackendName, IonQClient
 
-from .conftest import serve
+from .conftest import ionq_tasks, serve
 
 
 def backend_json(name: str) -> dict[str, object]:
@@ -88,14 +88,6 @@ async def test_the_bound_is_shared_by_every_method_of_one_client() -> None:
                 release.set()
                 await calls
     assert peak == 2
-
-
-def ionq_tasks() -> list[asyncio.Task[object]]:
-    return [
-        t
-        for t in asyncio.all_tasks()
-        if t is not asyncio.current_task() and "ionq_backends" in repr(t.get_coro())
-    ]
 
 
 @pytest.mark.parametrize("borrowed", [False, True])

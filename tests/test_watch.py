@@ -20,7 +20,7 @@ from ionq_backends import (
 from ionq_backends._watch import Watcher
 from ionq_backends.emulator import Emulator
 
-from .conftest import serve
+from .conftest import ionq_tasks, serve
 
 
 class Ticker:
@@ -229,9 +229,7 @@ async def test_cancelling_a_watch_mid_round_leaves_nothing_running() -> None:
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
-            leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()
-                         and "ionq_backends" in repr(t.get_coro())]  # fmt: skip
-            assert leftovers == []
+            assert ionq_tasks() == []
 
 
 def test_watch_arguments_are_checked() -> None:
