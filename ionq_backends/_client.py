@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random as _random
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -149,7 +149,7 @@ class IonQClient:
         interval: float = DEFAULT_WATCH_INTERVAL,
         jitter: float = DEFAULT_WATCH_JITTER,
         ignore: Iterable[str] = DEFAULT_WATCH_IGNORE,
-    ) -> AsyncIterator[BackendChange]:
+    ) -> AsyncGenerator[BackendChange, None]:
         """Poll `names` every `interval` seconds and yield a `BackendChange` per real change.
 
         The first round yields every backend once (`previous=None`). Changes to fields in `ignore`
@@ -165,7 +165,7 @@ class IonQClient:
 
     async def _watch(
         self, names: list[str], interval: float, jitter: float, watcher: Watcher
-    ) -> AsyncIterator[BackendChange]:
+    ) -> AsyncGenerator[BackendChange, None]:
         loop = asyncio.get_running_loop()
         while True:
             started = loop.time()
@@ -212,7 +212,7 @@ class IonQClient:
         start: date | datetime | None = None,
         end: date | datetime | None = None,
         page_size: int = MAX_PAGE_SIZE,
-    ) -> AsyncIterator[Characterization]:
+    ) -> AsyncGenerator[Characterization, None]:
         """Every characterization of `backend` in `[start, end]`, newest first, page by page.
 
         It stops on the first page shorter than `page_size`; the API's `pages` count is advisory
@@ -229,7 +229,7 @@ class IonQClient:
 
     async def _pages(
         self, quoted: str, params: dict[str, str], page_size: int
-    ) -> AsyncIterator[Characterization]:
+    ) -> AsyncGenerator[Characterization, None]:
         number = 1
         previous: tuple[str, ...] = ()
         while True:

@@ -122,7 +122,7 @@ async def test_page_size_is_validated_before_any_request(
 async def test_watch_first_round(client: IonQClient) -> None:
     stream = client.watch(["qpu.aria-1", "qpu.gone"], interval=0.01)
     first = [await anext(stream), await anext(stream)]
-    await stream.aclose()  # type: ignore[attr-defined]
+    await stream.aclose()
     by_name = {e.name: e for e in first}
     assert isinstance(by_name["qpu.aria-1"].current, Backend)
     assert by_name["qpu.aria-1"].previous is None

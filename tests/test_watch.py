@@ -66,7 +66,7 @@ async def first_round(stream: Any, count: int = len(NAMES)) -> list[BackendChang
 async def test_first_round_yields_every_backend_once(client: IonQClient) -> None:
     stream = client.watch(NAMES, interval=60)
     events = await first_round(stream)
-    await stream.aclose()  # type: ignore[attr-defined]
+    await stream.aclose()
     assert [e.name for e in events] == NAMES
     assert all(e.previous is None and isinstance(e.current, Backend) for e in events)
     assert all(e.changed_fields == () and e.error is None for e in events)
@@ -87,7 +87,7 @@ async def test_status_flip_yields_one_event_with_changed_fields(
         ionq_emulator.set_backend("qpu.aria-1", status="unavailable", average_queue_time=5)
         await ticker.next_round()
         event = await pending
-    await stream.aclose()  # type: ignore[attr-defined]
+    await stream.aclose()
     assert event.name == "qpu.aria-1"
     assert event.previous is not None and event.previous.status == "available"
     assert event.current is not None and event.current.status == "unavailable"
@@ -103,7 +103,7 @@ async def test_queue_time_counts_when_not_ignored(
     pending = asyncio.ensure_future(anext(stream))
     await ticker.next_round()
     event = await pending
-    await stream.aclose()  # type: ignore[attr-defined]
+    await stream.aclose()
     assert event.changed_fields == ("average_queue_time", "extra")
 
 
@@ -140,7 +140,7 @@ async def _error_then_recovery(client: IonQClient, ionq_emulator: Emulator, tick
     pending = asyncio.ensure_future(anext(stream))
     await ticker.next_round()
     recovered = await pending
-    await stream.aclose()  # type: ignore[attr-defined]
+    await stream.aclose()
     assert recovered.error is None
     assert recovered.previous == before["qpu.forte-1"]
     assert recovered.current is not None and recovered.current.name == "qpu.forte-1"
@@ -171,7 +171,7 @@ async def test_cadence_is_start_to_start_with_jitter(
         pending.cancel()
         with pytest.raises(asyncio.CancelledError):
             await pending
-        await stream.aclose()  # type: ignore[attr-defined]
+        await stream.aclose()
     (delay,) = ticker.delays
     assert low < delay <= high
 
@@ -201,7 +201,7 @@ async def test_slow_rounds_run_back_to_back_and_never_overlap() -> None:
         async with IonQClient(base_url=base, sleep=record) as client:
             stream = client.watch(["x"], interval=0.01, jitter=0.0)
             events = [await anext(stream) for _ in range(5)]
-            await stream.aclose()  # type: ignore[attr-defined]
+            await stream.aclose()
     assert rounds_done.is_set()
     assert peak == 1
     assert delays == []  # every round overran the interval: no sleep between them
