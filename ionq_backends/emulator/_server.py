@@ -259,6 +259,9 @@ class Emulator:
             return await handler(request)
         except _BadQuery as bad:
             return _error(400, str(bad), validation={"source": "querystring", "keys": [bad.key]})
+        except web.HTTPMethodNotAllowed:
+            # IonQ's API (Fastify) knows routes by method and path: anything else is a 404.
+            return _error(404, f"Route {request.method}:{request.path} not found")
         except web.HTTPException as exc:
             return _error(exc.status, exc.reason)
 
