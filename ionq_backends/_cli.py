@@ -9,10 +9,11 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
+import aiohttp
 import cattrs
 
 from ._client import IonQClient
@@ -151,21 +152,50 @@ def _fail(error: IonQError, backend: str | None = None) -> None:
 
 
 @asynccontextmanager
-async def _client(args: argparse.Namespace) -> AsyncIterator[IonQClient]:
-    if args.emulator:
-        from .emulator import Emulator
+async def _client(
+    args: argparse.Namespace, traces: Sequence[aiohttp.TraceConfig] = ()
+) -> AsyncIterator[IonQClient]:
+    async with AsyncExitStack() as stack:
+        base_url = args.base_url
+        if args.emulator:
+            from .emulator import Emulator
 
-        async with Emulator() as emulator, _make_client(args, emulator.base_url) as client:
-            yield client
-    else:
-        async with _make_client(args, args.base_url) as client:
-            yield client
+            base_url = (await stack.enter_async_context(Emulator())).base_url
+        session = None
+        if traces:  # our own session, so that aiohttp reports each request's end to us
+            session = await stack.enter_async_context(
+                aiohttp.ClientSession(trace_configs=list(traces))
+            )
+        yield await stack.enter_async_context(_make_client(args, base_url, session))
 
 
-def _make_client(args: argparse.Namespace, base_url: str | None) -> IonQClient:
+class _Progress:
+    """`fetched k/N` on stderr, counted from aiohttp's end-of-request trace."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.trace = aiohttp.TraceConfig()
+        self.trace.on_request_end.append(self._tick)
+        self.trace.on_request_exception.append(self._tick)
+
+    async def _tick(self, *_: object) -> None:
+        self.done = min(self.total, self.done + 1)  # a retried request counts once
+        print(f"\rfetched {self.done}/{self.total}", end="", file=sys.stderr, flush=True)
+
+    def clear(self) -> None:
+        print("\r\x1b[K", end="", file=sys.stderr, flush=True)
+
+
+def _make_client(
+    args: argparse.Namespace, base_url: str | None, session: aiohttp.ClientSession | None
+) -> IonQClient:
     try:
         return IonQClient(
-            base_url=base_url, api_version=args.api_version, timeout=make_timeout(args.timeout)
+            base_url=base_url,
+            api_version=args.api_version,
+            timeout=make_timeout(args.timeout),
+            session=session,
         )
     except ValueError as exc:
         raise _Usage(str(exc)) from None
@@ -195,13 +225,11 @@ async def cmd_list(args: argparse.Namespace, out: _Output) -> int:
 
 
 async def cmd_get(args: argparse.Namespace, out: _Output) -> int:
-    progress = sys.stderr.isatty() and len(args.names) > 1
-    if progress:
-        print(f"fetching {len(args.names)} backends…", end="\r", file=sys.stderr, flush=True)
-    async with _client(args) as client:
+    progress = _Progress(len(args.names)) if sys.stderr.isatty() and len(args.names) > 1 else None
+    async with _client(args, [progress.trace] if progress else []) as client:
         snapshot = await _bounded(args, client.get_backends(args.names))
     if progress:
-        print(" " * 40, end="\r", file=sys.stderr, flush=True)
+        progress.clear()
     out.backends(list(snapshot.values()))
     for name, error in snapshot.errors.items():
         _fail(error, name)
@@ -218,7 +246,7 @@ async def cmd_characterizations(args: argparse.Namespace, out: _Output) -> int:
                 found.append(item)
                 if len(found) == args.limit:
                     break
-            await pages.aclose()  # type: ignore[attr-defined]
+            await pages.aclose()
             return found
 
         items = await _bounded(args, collect())

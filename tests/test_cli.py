@@ -162,10 +162,12 @@ def test_key_is_never_an_argument() -> None:
     assert "key" not in run("list", "--help").stdout.replace("$IONQ_API_KEY", "")
 
 
-def in_a_tty(*args: str, env: dict[str, str]) -> str:
+def in_a_tty(*args: str, env: dict[str, str], stream: str = "stdout") -> tuple[str, str]:
+    """Run with `stream` on a pseudo-terminal; return (what the terminal showed, the other)."""
     leader, follower = pty.openpty()
-    proc = subprocess.Popen([str(SCRIPT), *args], stdout=follower, stderr=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL, env=env)  # fmt: skip
+    other = {"stdout": "stderr", "stderr": "stdout"}[stream]
+    proc = subprocess.Popen([str(SCRIPT), *args], stdin=subprocess.DEVNULL, env=env,
+                            **{stream: follower, other: subprocess.PIPE})  # fmt: skip
     os.close(follower)
     chunks = []
     while True:
@@ -177,17 +179,28 @@ def in_a_tty(*args: str, env: dict[str, str]) -> str:
             break
         chunks.append(chunk)
     os.close(leader)
-    _out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
-    return b"".join(chunks).decode()
+    outputs = proc.communicate(timeout=30)
+    rest = outputs[0] if other == "stdout" else outputs[1]
+    assert proc.returncode == 0, rest
+    return b"".join(chunks).decode(), rest.decode()
 
 
 def test_status_is_coloured_only_on_a_tty_without_no_color() -> None:
-    coloured = in_a_tty("list", "--emulator", env=ENV)
+    coloured, _ = in_a_tty("list", "--emulator", env=ENV)
     assert "\x1b[32mavailable" in coloured
-    plain = in_a_tty("list", "--emulator", env={**ENV, "NO_COLOR": "1"})
+    plain, _ = in_a_tty("list", "--emulator", env={**ENV, "NO_COLOR": "1"})
     assert "\x1b[" not in plain
     assert "available" in plain
+
+
+def test_get_shows_progress_on_a_tty_stderr_only() -> None:
+    names = ["qpu.aria-1", "qpu.aria-2", "qpu.forte-1", "qpu.tempo-1"]
+    terminal, stdout = in_a_tty("get", *names, "--emulator", env=ENV, stream="stderr")
+    assert "fetched 4/4" in terminal
+    assert "fetched" not in stdout
+    assert [line.split()[0] for line in stdout.splitlines()[1:]] == names
+    piped = run("get", *names, "--emulator")
+    assert piped.stderr == ""
 
 
 def test_watch_prints_changes_and_exits_0_on_ctrl_c(emulator_url: str) -> None:
