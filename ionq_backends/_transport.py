@@ -30,10 +30,19 @@ from ._logging import logger
 from ._retry import RetryPolicy, parse_retry_after
 from ._urls import same_origin
 
-__all__ = ["Reply", "Transport", "make_timeout"]
+__all__ = ["Reply", "Secret", "Transport", "make_timeout"]
 
 Sleep = Callable[[float], Awaitable[None]]
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+class Secret(str):
+    """A header value that sends as itself but never shows in a repr."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'[REDACTED]'"
 
 
 def make_timeout(timeout: float | aiohttp.ClientTimeout) -> aiohttp.ClientTimeout:
@@ -92,10 +101,11 @@ class Transport:
         self._closed = False
         self._sleep = sleep
         self._random = random or _random.random
-        # Built once: the only place the key lives.
+        # Built once: the only place the key lives, in a str whose repr hides it (a traceback
+        # that captures frame locals, in aiohttp's frames too, prints reprs).
         self._headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if api_key:
-            self._headers["Authorization"] = f"apiKey {api_key}"
+            self._headers["Authorization"] = Secret(f"apiKey {api_key}")
 
     def __repr__(self) -> str:
         return f"Transport(root={str(self._root)!r})"

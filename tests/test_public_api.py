@@ -54,7 +54,10 @@ def test_key_from_env_and_never_in_repr(monkeypatch: pytest.MonkeyPatch) -> None
     assert client._transport._headers["Authorization"] == f"apiKey {SECRET}"
     assert SECRET not in repr(client)
     assert SECRET not in repr(client._transport)
-    assert SECRET not in str(vars(client))
+    assert SECRET not in repr(vars(client))
+    # Even the headers handed to aiohttp, as a traceback with captured locals would show them:
+    assert SECRET not in repr(vars(client._transport))
+    assert SECRET not in repr(client._transport._headers)
 
 
 def test_argument_key_wins_over_env(monkeypatch: pytest.MonkeyPatch) -> None:
