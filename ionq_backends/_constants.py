@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-VERSION: Final = "0.1.0"
+VERSION = "0.1.0"  # read by hatch for the package metadata
 USER_AGENT: Final = f"ionq-backends/{VERSION}"
 
 # Where and how to reach the API.
@@ -46,3 +46,8 @@ DEFAULT_WATCH_JITTER: Final = 0.1
 DEFAULT_WATCH_IGNORE: Final = frozenset({"average_queue_time", "last_updated"})
 
 LOGGER_NAME: Final = "ionq_backends"
+
+# The emulator: requests kept in `Emulator.requests` (a soak must not grow without bound), and how
+# long stopping it waits for handlers still running.
+EMULATOR_REQUEST_LOG: Final = 10_000
+EMULATOR_SHUTDOWN_TIMEOUT: Final = 1.0

@@ -17,13 +17,13 @@ from typing import Any, Self
 import attrs
 from aiohttp import web
 
+from .._constants import EMULATOR_REQUEST_LOG, EMULATOR_SHUTDOWN_TIMEOUT
 from ._fleet import Machine, default_fleet, render_characterization
 
 __all__ = ["Emulator", "RecordedRequest"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _VERSIONS = ("v0.3", "v0.4")
-_REQUEST_LOG = 10_000  # requests kept in `.requests`; a soak test must not grow without bound
 
 
 @attrs.frozen
@@ -103,7 +103,7 @@ class Emulator:
         self.port = port
         self._api_key = api_key
         self.fleet: dict[str, Machine] = default_fleet(now)
-        self.requests: deque[RecordedRequest] = deque(maxlen=_REQUEST_LOG)
+        self.requests: deque[RecordedRequest] = deque(maxlen=EMULATOR_REQUEST_LOG)
         self._faults: dict[str, deque[_Fault]] = {}
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -121,7 +121,7 @@ class Emulator:
             app,
             access_log=None,
             handle_signals=False,
-            shutdown_timeout=1.0,
+            shutdown_timeout=EMULATOR_SHUTDOWN_TIMEOUT,
             handler_cancellation=True,
         )
         await runner.setup()
