@@ -113,7 +113,7 @@ class IonQClient:
 
     async def list_backends(self) -> list[Backend]:
         """Every backend the API lists, in its order. One malformed item fails the whole call."""
-        reply = await self._get("backends", self._list_params())
+        reply = await self._transport.get_json("backends", self._list_params())
         return self._structure(reply, list[Backend])
 
     async def get_backend(self, name: str) -> Backend:
@@ -122,7 +122,7 @@ class IonQClient:
         if self.api_version == "v0.3":
             reply, items = await self._v3_index()
             return self._v3_pick(reply, items, str(name))
-        return self._structure(await self._get(f"backends/{quoted}"), Backend)
+        return self._structure(await self._transport.get_json(f"backends/{quoted}"), Backend)
 
     async def get_backends(self, names: Iterable[str] | None = None) -> BackendsSnapshot:
         """Fetch many backends concurrently (default: every `BackendName`).
@@ -189,7 +189,7 @@ class IonQClient:
             path = f"characterizations/{cid}"
         else:
             path = f"backends/{segment(backend, 'backend name')}/characterizations/{cid}"
-        return self._structure(await self._get(path), Characterization)
+        return self._structure(await self._transport.get_json(path), Characterization)
 
     async def latest_characterization(self, backend: str) -> Characterization | None:
         """The newest characterization of `backend`, or `None` when the API has none."""
@@ -198,7 +198,7 @@ class IonQClient:
             page = await self._page(quoted, {"limit": "1", "page": "1"})
             return page.characterizations[0] if page.characterizations else None
         try:
-            reply = await self._get(f"characterizations/backends/{quoted}/current")
+            reply = await self._transport.get_json(f"characterizations/backends/{quoted}/current")
         except NotFoundError:
             return None
         if reply.data is None or reply.data == [] or reply.data == {}:
@@ -270,9 +270,6 @@ class IonQClient:
     def _list_params(self) -> dict[str, str] | None:
         return {"status": "verbose"} if self._verbose else None
 
-    async def _get(self, path: str, params: dict[str, str] | None = None) -> Reply:
-        return await self._transport.get_json(path, params)
-
     def _structure(self, reply: Reply, cls: type[T] | Any) -> T:
         try:
             result: T = self._converter.structure(reply.data, cls)
@@ -288,7 +285,7 @@ class IonQClient:
         return f"backends/{quoted}/characterizations"
 
     async def _page(self, quoted: str, params: dict[str, str]) -> CharacterizationPage:
-        reply = await self._get(self._characterizations_path(quoted), params)
+        reply = await self._transport.get_json(self._characterizations_path(quoted), params)
         return self._structure(reply, CharacterizationPage)
 
     def _encode_when(self, value: date | datetime) -> str:
@@ -310,7 +307,7 @@ class IonQClient:
             results[name] = _as_ionq_error(exc)
 
     async def _v3_index(self) -> tuple[Reply, dict[str, tuple[int, Any]]]:
-        reply = await self._get("backends", self._list_params())
+        reply = await self._transport.get_json("backends", self._list_params())
         if not isinstance(reply.data, list):
             self._structure(reply, list[Backend])  # raises the shape error with context
         items: dict[str, tuple[int, Any]] = {}
