@@ -11,6 +11,7 @@ import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from itertools import repeat
 from typing import Any, NoReturn, TypeVar
 
 import attrs
@@ -104,13 +105,11 @@ def _string(value: Any) -> str:
 def _strings(value: Any) -> tuple[str, ...]:
     if type(value) is not list:
         _fail("array of strings", value)
-    bad = [
-        (f"[{i}]", f"expected string, got {_got(v)}")
-        for i, v in enumerate(value)
-        if type(v) is not str
-    ]
-    if bad:
-        raise _Invalid(bad)
+    if not all(map(isinstance, value, repeat(str))):  # a C-level loop: gate lists are long
+        raise _Invalid(
+            [(f"[{i}]", f"expected string, got {_got(v)}") for i, v in enumerate(value)
+             if type(v) is not str]
+        )  # fmt: skip
     return tuple(value)
 
 
@@ -131,6 +130,8 @@ def _iso(value: Any) -> datetime:
             pass
         else:
             # The API ends its datetimes in "Z"; a naive one is read as UTC, not local time.
+            if parsed.tzinfo is UTC:
+                return parsed
             if parsed.tzinfo is None:
                 return parsed.replace(tzinfo=UTC)
             return parsed.astimezone(UTC)
@@ -144,6 +145,10 @@ def _id_from_url(value: Any) -> str:
         if tail:
             return tail
     _fail("characterization URL", value)
+
+
+# Leaf parsers and the wire type each returns unchanged (see _Table.plan).
+_AS_IS: dict[Parser, type] = {_string: str, _number: float, _integer: int, _boolean: bool}
 
 
 def _pairs(value: Any) -> tuple[tuple[int, int], ...]:
@@ -183,6 +188,13 @@ class _Table:
 
     fields: Mapping[str, tuple[str, Parser]]
     required: frozenset[str] = frozenset()
+    # Derived once: (attribute, parser, wire type the parser would return unchanged). A value of
+    # exactly that type is taken without a call; the hot path of every poll goes through here.
+    plan: Mapping[str, tuple[str, Parser, type | None]] = attrs.field(init=False)
+
+    @plan.default
+    def _plan(self) -> Mapping[str, tuple[str, Parser, type | None]]:
+        return {k: (attr, parse, _AS_IS.get(parse)) for k, (attr, parse) in self.fields.items()}
 
 
 def _walk(
@@ -194,16 +206,19 @@ def _walk(
     kwargs: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     problems: Problems = []
-    fields = table.fields
+    plan = table.plan
     for key, value in obj.items():
-        spec = fields.get(key)
+        spec = plan.get(key)
         if spec is None:
             if strict:
                 problems.append((_key(key), "unknown field"))
             else:
                 extra[key] = value
             continue
-        attr, parse = spec
+        attr, parse, as_is = spec
+        if type(value) is as_is:
+            kwargs[attr] = value
+            continue
         if value is None and key not in table.required:
             kwargs[attr] = None  # the live API sends null where its spec promises a value
             continue
@@ -322,6 +337,76 @@ _PAGE = _Table(
 )
 
 
+_MISSING = object()
+
+
+def _positional(model: type, value_of: Mapping[str, str]) -> list[str]:
+    """The arguments of `model(...)` in field order (a positional call is the cheapest)."""
+    arguments = []
+    for field in attrs.fields(model):
+        if field.name not in value_of and field.default is not None:
+            raise TypeError(f"{model.__name__}.{field.name} needs a value: its default is not None")
+        arguments.append(value_of.get(field.name, "None"))
+    return arguments
+
+
+def _compile_backend(
+    table: _Table, api_version: str, strict: bool, walk: Callable[[Any], Backend]
+) -> Callable[[Any], Backend]:
+    """Generate a straight-line structurer for Backend from `table`, as cattrs generates its own.
+
+    A backend is structured on every poll, and the generic `_walk` spends most of its time on
+    per-key bookkeeping. The generated code takes the common case directly: every known key
+    read once, values already of their wire type taken as they are, parsers called for the rest.
+    Anything unusual (a parser's problem, a required key missing, an unknown key in strict
+    mode) goes to `walk`, which owns every message. tests/test_converters_fuzz.py checks that
+    both agree on any input.
+    """
+    names: dict[str, Any] = {"_MISSING": _MISSING, "_Invalid": _Invalid, "Backend": Backend}
+    names["known"] = frozenset(table.plan)
+    body = [
+        "def structure(obj):",
+        "    if type(obj) is not dict:",
+        "        return walk(obj)",
+        "    get = obj.get",
+        "    seen = 0",
+        "    try:",
+    ]
+    value_of: dict[str, str] = {"api_version": repr(api_version), "extra": "extra"}
+    for i, (key, (attr, parse, as_is)) in enumerate(table.plan.items()):
+        names[f"parse{i}"], names[f"type{i}"] = parse, as_is
+        required = key in table.required
+        body += [
+            f"        v = get({key!r}, _MISSING)",
+            "        if v is _MISSING:",
+            "            return walk(obj)" if required else f"            v{i} = None",
+            "        else:",
+            "            seen += 1",
+            f"            if type(v) is type{i}:",
+            f"                v{i} = v",
+            "            elif v is None:",
+            "                return walk(obj)" if required else f"                v{i} = None",
+            "            else:",
+            f"                v{i} = parse{i}(v)",
+        ]
+        value_of[attr] = f"v{i}"
+    body += [
+        "    except _Invalid:",
+        "        return walk(obj)",
+        "    if len(obj) == seen:",
+        "        extra = {}",
+        "    elif strict:",
+        "        return walk(obj)",
+        "    else:",
+        "        extra = {k: v for k, v in obj.items() if k not in known}",
+        f"    return Backend({', '.join(_positional(Backend, value_of))})",
+    ]
+    names |= {"walk": walk, "strict": strict}
+    exec("\n".join(body), names)  # the source is built above from the table only
+    structure: Callable[[Any], Backend] = names["structure"]
+    return structure
+
+
 def _render(problems: Problems, root: str = "$") -> list[str]:
     return [f"{root}{path}: {message}" for path, message in problems]
 
@@ -352,9 +437,11 @@ def make_converter(api_version: str, *, strict: bool = False) -> cattrs.Converte
     check_api_version(api_version)
     tables = _tables(api_version, strict)
 
-    def backend(obj: Any) -> Backend:
+    def backend_walk(obj: Any) -> Backend:
         kwargs, extra = _walk(obj, tables.backend, strict, "backend object")
         return Backend(**kwargs, extra=extra, api_version=api_version)
+
+    backend = _compile_backend(tables.backend, api_version, strict, backend_walk)
 
     def characterization(obj: Any) -> Characterization:
         kwargs, extra = _walk(obj, tables.characterization, strict, "characterization object")

@@ -75,3 +75,44 @@ def test_backend_shaped_json_gives_a_backend_or_a_validation_error(
         assert error.errors
     else:
         assert backend.name == data["backend"]
+
+
+def _walked(version: str, strict: bool) -> Any:
+    from ionq_backends._converters import _tables, _walk
+
+    table = _tables(version, strict).backend
+
+    def walk(obj: Any) -> Backend:
+        kwargs, extra = _walk(obj, table, strict, "backend object")
+        return Backend(**kwargs, extra=extra, api_version=version)
+
+    return table, walk
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    data=BACKENDISH | st.dictionaries(KEYS, SCALARS, max_size=8) | JSON,
+    version=st.sampled_from(["v0.3", "v0.4"]),
+    strict=st.booleans(),
+)
+def test_generated_backend_structurer_agrees_with_the_walk(
+    data: Any, version: str, strict: bool
+) -> None:
+    from ionq_backends._converters import _compile_backend, _Invalid
+
+    table, walk = _walked(version, strict)
+    fast = _compile_backend(table, version, strict, walk)
+    try:
+        expected = walk(data)
+    except _Invalid as invalid:
+        try:
+            fast(data)
+        except _Invalid as also:
+            assert also.problems == invalid.problems
+        else:
+            raise AssertionError("the generated path accepted what the walk refuses") from None
+    else:
+        got = fast(data)
+        assert got == expected
+        assert type(got.status) is type(expected.status)
+        assert got.extra == expected.extra
