@@ -14,7 +14,8 @@ from ionq_backends.emulator import Emulator
 
 
 async def serve(latency: float, backends: int) -> None:
-    async with Emulator(latency=latency) as emulator:
+    # No request log: its growth would slow the server while the first figures run.
+    async with Emulator(latency=latency, record_requests=False) as emulator:
         for i in range(backends):
             emulator.set_backend(f"qpu.bench-{i}", qubits=36, average_queue_time=1000.0)
         print(json.dumps({"base_url": emulator.base_url}), flush=True)

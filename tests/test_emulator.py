@@ -271,3 +271,10 @@ async def test_api_key_guard(http: aiohttp.ClientSession) -> None:
             http, guarded, "/v0.4/backends", headers={"Authorization": "apiKey k"}
         )
         assert status == 200
+
+
+async def test_request_log_can_be_switched_off(http: aiohttp.ClientSession) -> None:
+    async with Emulator(record_requests=False) as quiet:
+        status, _ = await get(http, quiet, "/v0.4/backends")
+        assert status == 200
+        assert len(quiet.requests) == 0

@@ -82,6 +82,7 @@ class Emulator:
 
     It serves v0.3 and v0.4 from one fleet state. `latency` seconds are added to every answer.
     With `api_key` set, requests without `Authorization: apiKey <api_key>` get a 401.
+    `record_requests=False` keeps `.requests` empty, for load tests.
     """
 
     def __init__(
@@ -93,6 +94,7 @@ class Emulator:
         api_key: str | None = None,
         allow_remote: bool = False,
         now: datetime | None = None,
+        record_requests: bool = True,
     ) -> None:
         if not allow_remote and not _loopback(host):
             raise ValueError(
@@ -104,6 +106,7 @@ class Emulator:
         self._api_key = api_key
         self.fleet: dict[str, Machine] = default_fleet(now)
         self.requests: deque[RecordedRequest] = deque(maxlen=EMULATOR_REQUEST_LOG)
+        self._record = record_requests
         self._faults: dict[str, deque[_Fault]] = {}
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -229,6 +232,15 @@ class Emulator:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         request_id = f"emu-{next(self._ids):08x}"
+        if self._record:
+            self._remember(request)
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        response = await self._answer(request, handler)
+        response.headers["x-request-id"] = request_id
+        return response
+
+    def _remember(self, request: web.Request) -> None:
         headers = dict(request.headers)
         if "Authorization" in request.headers:  # case-insensitive lookup, whatever the spelling
             headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
@@ -236,11 +248,6 @@ class Emulator:
         self.requests.append(
             RecordedRequest(request.method, request.path, dict(request.query), headers)
         )
-        if self.latency:
-            await asyncio.sleep(self.latency)
-        response = await self._answer(request, handler)
-        response.headers["x-request-id"] = request_id
-        return response
 
     async def _answer(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         fault = self._take_fault(request.path)
