@@ -61,6 +61,18 @@ async def serve(routes: dict[str, Handler], **runner_kwargs: Any) -> AsyncIterat
         await runner.cleanup()
 
 
+class Hang:
+    """A handler that never answers; `arrived` is set once a request reaches it."""
+
+    def __init__(self) -> None:
+        self.arrived = asyncio.Event()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.arrived.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
 def ionq_tasks() -> list[asyncio.Task[Any]]:
     """Tasks still running ionq_backends code, other than the caller's: none may outlive a call."""
     return [

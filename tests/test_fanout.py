@@ -11,7 +11,7 @@ from aiohttp import web
 
 from ionq_backends import BackendName, IonQClient
 
-from .conftest import ionq_tasks, serve
+from .conftest import Hang, ionq_tasks, serve
 
 
 def backend_json(name: str) -> dict[str, object]:
@@ -131,21 +131,15 @@ async def test_cancelled_get_backends_leaves_no_task_connection_or_session(borro
 
 
 async def test_cancelling_any_call_mid_flight_is_clean() -> None:
-    arrived = asyncio.Event()
-
-    async def handler(request: web.Request) -> web.Response:
-        arrived.set()
-        await asyncio.Event().wait()
-        raise AssertionError("unreachable")
-
-    async with serve({"/v0.4/backends": handler, "/v0.4/backends/{name}/characterizations":
-                      handler}) as base:  # fmt: skip
+    hang = Hang()
+    routes = {"/v0.4/backends": hang.handle, "/v0.4/backends/{name}/characterizations": hang.handle}
+    async with serve(routes) as base:
         async with IonQClient(base_url=base) as client:
             for call in (client.list_backends(), client.latest_characterization("qpu.aria-1")):
-                arrived.clear()
+                hang.arrived.clear()
                 task = asyncio.ensure_future(call)
                 async with asyncio.timeout(10):
-                    await arrived.wait()
+                    await hang.arrived.wait()
                 task.cancel()
                 with pytest.raises(asyncio.CancelledError):
                     await task

@@ -20,7 +20,7 @@ from ionq_backends import (
 from ionq_backends._watch import Watcher
 from ionq_backends.emulator import Emulator
 
-from .conftest import ionq_tasks, serve
+from .conftest import Hang, ionq_tasks, serve
 
 
 class Ticker:
@@ -209,14 +209,8 @@ async def test_slow_rounds_run_back_to_back_and_never_overlap() -> None:
 
 
 async def test_cancelling_a_watch_mid_round_leaves_nothing_running() -> None:
-    arrived = asyncio.Event()
-
-    async def hang(request: web.Request) -> web.Response:
-        arrived.set()
-        await asyncio.Event().wait()
-        raise AssertionError("unreachable")
-
-    async with serve({"/v0.4/backends/{name}": hang}, handler_cancellation=True) as base:
+    hang = Hang()
+    async with serve({"/v0.4/backends/{name}": hang.handle}, handler_cancellation=True) as base:
         async with IonQClient(base_url=base) as client:
 
             async def consume() -> None:
@@ -225,7 +219,7 @@ async def test_cancelling_a_watch_mid_round_leaves_nothing_running() -> None:
 
             task = asyncio.create_task(consume())
             async with asyncio.timeout(10):
-                await arrived.wait()
+                await hang.arrived.wait()
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
