@@ -259,3 +259,13 @@ def test_characterization_page_null_and_wrong_items() -> None:
         "$.characterizations[1].connectivity[0]: expected pair of qubit indices, got [0]",
         '$.characterizations[1].fidelity["1q"].median: expected number, got "high"',
     )
+
+
+@pytest.mark.parametrize(
+    ("version", "status", "available"),
+    [("v0.4", "available", True), ("v0.4", "unavailable", False), ("v0.4", "retired", False),
+     ("v0.3", "running", True), ("v0.3", "reserved", False), ("v0.4", "being-upgraded", False)],
+)  # fmt: skip
+def test_is_available(version: str, status: str, available: bool) -> None:
+    data = V3_BACKEND if version == "v0.3" else V4_BACKEND
+    assert structure(version, {**data, "status": status}).is_available is available

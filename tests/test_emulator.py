@@ -278,3 +278,12 @@ async def test_request_log_can_be_switched_off(http: aiohttp.ClientSession) -> N
         status, _ = await get(http, quiet, "/v0.4/backends")
         assert status == 200
         assert len(quiet.requests) == 0
+
+
+async def test_clear_faults_drops_every_queued_fault(
+    ionq_emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
+    ionq_emulator.inject("/v0.4/backends", status=500, times=5)
+    ionq_emulator.clear_faults()
+    status, _ = await get(http, ionq_emulator, "/v0.4/backends")
+    assert status == 200
