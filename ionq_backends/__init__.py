@@ -6,7 +6,6 @@ async with IonQClient() as client:
 
 from ._client import IonQClient
 from ._constants import VERSION as __version__
-from ._converters import make_converter
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -31,6 +30,7 @@ from ._models import (
     FidelityStat,
     Timing,
 )
+from ._wire import make_converter
 
 __all__ = [
     "APIConnectionError",

@@ -1,4 +1,4 @@
-"""IonQClient: the public entry point."""
+"""IonQClient: the public entry point. Every version question goes to the client's profile."""
 
 from __future__ import annotations
 
@@ -26,8 +26,7 @@ from ._constants import (
     ENV_BASE_URL,
     MAX_PAGE_SIZE,
 )
-from ._converters import check_api_version, make_converter, reroot
-from ._errors import IonQError, NotFoundError, ResponseValidationError
+from ._errors import APIStatusError, IonQError, ResponseValidationError
 from ._models import (
     Backend,
     BackendChange,
@@ -36,10 +35,12 @@ from ._models import (
     Characterization,
     CharacterizationPage,
 )
-from ._retry import RetryPolicy
-from ._transport import Reply, Sleep, Transport, make_timeout
+from ._retry import RetryPolicy, jittered
+from ._transport import Reply, Sleep, Transport, client_timeout, in_context
 from ._urls import check_base_url, segment
 from ._watch import Watcher
+from ._wire import Request, profile_for
+from ._wire.profile import structure_backend
 
 __all__ = ["IonQClient"]
 
@@ -70,20 +71,21 @@ class IonQClient:
         sleep: Sleep = asyncio.sleep,
         random: Callable[[], float] | None = None,
     ) -> None:
-        self.api_version = check_api_version(api_version)
-        if verbose_status and api_version != "v0.3":
-            raise ValueError("verbose_status exists only in API v0.3")
+        self._profile = profile_for(api_version)
+        self.api_version = self._profile.version
+        if verbose_status and not self._profile.verbose_status:
+            raise ValueError(f"verbose_status does not exist in API {api_version}")
         root = check_base_url(base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL)
         self.base_url = str(root)
         self.strict = strict
         self._verbose = verbose_status
-        self._converter = make_converter(api_version, strict=strict)
+        self._converter = self._profile.converter(strict=strict)
         self._random = random or _random.random
         self._sleep = sleep
         self._transport = Transport(
-            root=root / api_version,
+            root=root / self.api_version,
             api_key=api_key if api_key is not None else os.environ.get(ENV_API_KEY) or None,
-            timeout=make_timeout(timeout),
+            timeout=client_timeout(timeout),
             policy=RetryPolicy(max_retries=max_retries, retry_after_cap=retry_after_cap),
             max_concurrency=max_concurrency,
             session=session,
@@ -113,33 +115,38 @@ class IonQClient:
 
     async def list_backends(self) -> list[Backend]:
         """Every backend the API lists, in its order. One malformed item fails the whole call."""
-        reply = await self._transport.get_json("backends", self._list_params())
-        return self._structure(reply, list[Backend])
+        reply = await self._transport.get(self._profile.list_backends(verbose=self._verbose))
+        return reply.parse(self._structurer(list[Backend]))
 
     async def get_backend(self, name: str) -> Backend:
         """One backend by name (v0.3 has no single-backend path: it is picked from the list)."""
-        quoted = segment(name, "backend name")
-        if self.api_version == "v0.3":
-            reply, items = await self._v3_index()
-            return self._v3_pick(reply, items, str(name))
-        return self._structure(await self._transport.get_json(f"backends/{quoted}"), Backend)
+        name = _name(name)
+        reply = await self._transport.get(self._backend_request(name))
+        return self._pick(reply, name)
 
     async def get_backends(self, names: Iterable[str] | None = None) -> BackendsSnapshot:
         """Fetch many backends concurrently (default: every `BackendName`).
 
         Each backend's failure is its own: it lands in `snapshot.errors`, the others still succeed.
+        Names whose answers come from one request (v0.3's list) share that one request.
         """
         wanted = self._names(names)
         self._transport.check_open()
-        results: dict[str, Backend | IonQError] = {}
-        if self.api_version == "v0.3":
-            await self._v3_fan_out(wanted, results)
-        else:
-            async with asyncio.TaskGroup() as group:
-                for name in wanted:
-                    group.create_task(self._capture(name, results))
-        backends = {n: r for n in wanted if isinstance(r := results[n], Backend)}
-        errors = {n: r for n in wanted if isinstance(r := results[n], IonQError)}
+        requests = {name: self._backend_request(name) for name in wanted}
+        replies: dict[Request, Reply | IonQError] = {}
+        async with asyncio.TaskGroup() as group:
+            for request in dict.fromkeys(requests.values()):
+                group.create_task(self._capture(request, replies))
+        backends: dict[str, Backend] = {}
+        errors: dict[str, IonQError] = {}
+        for name in wanted:
+            reply = replies[requests[name]]
+            try:
+                if isinstance(reply, IonQError):
+                    raise reply
+                backends[name] = self._pick(reply, name)
+            except Exception as exc:  # one backend's failure is its own, whatever it is
+                errors[name] = as_ionq_error(exc)
         return BackendsSnapshot(backends, errors, fetched_at=datetime.now(UTC))
 
     def watch(
@@ -156,7 +163,7 @@ class IonQClient:
         alone make no event. An error yields once when it starts or changes, and recovery yields an
         event whose `previous` is the last good value. Only cancellation or `aclose()` ends it.
         """
-        if interval <= 0:
+        if not interval > 0:
             raise ValueError(f"interval must be positive, got {interval!r}")
         if not 0.0 <= jitter < 1.0:
             raise ValueError(f"jitter must be in [0, 1), got {jitter!r}")
@@ -173,8 +180,7 @@ class IonQClient:
             for change in watcher.update(snapshot):
                 yield change
             # Start to start, jittered so that many watchers drift apart; never overlapping.
-            period = interval * (1.0 + jitter * (2.0 * self._random() - 1.0))
-            delay = started + period - loop.time()
+            delay = started + jittered(interval, jitter, self._random) - loop.time()
             if delay > 0:
                 await self._sleep(delay)
 
@@ -184,26 +190,22 @@ class IonQClient:
         self, backend: str, characterization_id: str
     ) -> Characterization:
         """One characterization by id."""
-        cid = segment(characterization_id, "characterization id")
-        if self.api_version == "v0.3":
-            path = f"characterizations/{cid}"
-        else:
-            path = f"backends/{segment(backend, 'backend name')}/characterizations/{cid}"
-        return self._structure(await self._transport.get_json(path), Characterization)
+        request = self._profile.characterization(
+            segment(backend, "backend name"), segment(characterization_id, "characterization id")
+        )
+        reply = await self._transport.get(request)
+        return reply.parse(self._structurer(Characterization))
 
     async def latest_characterization(self, backend: str) -> Characterization | None:
         """The newest characterization of `backend`, or `None` when the API has none."""
-        quoted = segment(backend, "backend name")
-        if self.api_version == "v0.4":
-            page = await self._page(quoted, {"limit": "1", "page": "1"})
-            return page.characterizations[0] if page.characterizations else None
+        request = self._profile.latest_characterization(segment(backend, "backend name"))
         try:
-            reply = await self._transport.get_json(f"characterizations/backends/{quoted}/current")
-        except NotFoundError:
-            return None
-        if reply.data is None or reply.data == [] or reply.data == {}:
-            return None
-        return self._structure(reply, Characterization)
+            reply = await self._transport.get(request)
+        except APIStatusError as error:
+            if error.status_code in self._profile.latest_absent_statuses:
+                return None
+            raise
+        return reply.parse(lambda data: self._profile.latest_from(data, self._converter))
 
     def iter_characterizations(
         self,
@@ -224,7 +226,7 @@ class IonQClient:
         params = {"limit": str(page_size)}
         for key, value in (("start", start), ("end", end)):
             if value is not None:
-                params[key] = self._encode_when(value)
+                params[key] = self._profile.encode_when(value)
         return self._pages(quoted, params, page_size)
 
     async def _pages(
@@ -232,15 +234,15 @@ class IonQClient:
     ) -> AsyncGenerator[Characterization, None]:
         number = 1
         previous: tuple[str, ...] = ()
+        structure: Callable[[Any], CharacterizationPage] = self._structurer(CharacterizationPage)
         while True:
-            page = await self._page(quoted, {**params, "page": str(number)})
+            request = self._profile.characterizations(quoted, {**params, "page": str(number)})
+            reply = await self._transport.get(request)
+            page: CharacterizationPage = reply.parse(structure)
             ids = tuple(c.id for c in page.characterizations)
             if ids and ids == previous:
-                raise ResponseValidationError(
-                    [f"$.characterizations: page {number} repeats page {number - 1}"],
-                    method="GET",
-                    path=self._characterizations_path(quoted),
-                )
+                problem = (".characterizations", f"page {number} repeats page {number - 1}")
+                raise in_context(ResponseValidationError([problem]), reply.path, reply.request_id)
             for item in page.characterizations:
                 yield item
             if len(ids) < page_size:
@@ -262,93 +264,44 @@ class IonQClient:
         chosen = list(BackendName) if names is None else names
         if isinstance(chosen, str):
             raise TypeError("names must be an iterable of names, not one string")
-        wanted = list(dict.fromkeys(str(n) for n in chosen))
-        for name in wanted:
-            segment(name, "backend name")
-        return wanted
+        return list(dict.fromkeys(_name(n) for n in chosen))
 
-    def _list_params(self) -> dict[str, str] | None:
-        return {"status": "verbose"} if self._verbose else None
+    def _backend_request(self, name: str) -> Request:
+        return self._profile.backend(segment(name, "backend name"), verbose=self._verbose)
 
-    def _structure(self, reply: Reply, cls: type[T] | Any) -> T:
+    def _pick(self, reply: Reply, name: str) -> Backend:
+        def pick(data: Any) -> Backend:
+            where, item = self._profile.select_backend(data, name)
+            return structure_backend(self._converter, where, item)
+
+        return reply.parse(pick)
+
+    def _structurer(self, cls: type[T] | Any) -> Callable[[Any], T]:
+        converter = self._converter
+
+        def structure(data: Any) -> T:
+            result: T = converter.structure(data, cls)
+            return result
+
+        return structure
+
+    async def _capture(self, request: Request, replies: dict[Request, Reply | IonQError]) -> None:
         try:
-            result: T = self._converter.structure(reply.data, cls)
-        except ResponseValidationError as exc:
-            raise exc.with_context(
-                method="GET", path=reply.path, request_id=reply.request_id
-            ) from None
-        return result
-
-    def _characterizations_path(self, quoted: str) -> str:
-        if self.api_version == "v0.3":
-            return f"characterizations/backends/{quoted}"
-        return f"backends/{quoted}/characterizations"
-
-    async def _page(self, quoted: str, params: dict[str, str]) -> CharacterizationPage:
-        reply = await self._transport.get_json(self._characterizations_path(quoted), params)
-        return self._structure(reply, CharacterizationPage)
-
-    def _encode_when(self, value: date | datetime) -> str:
-        """v0.3 takes epoch milliseconds, v0.4 an ISO date (or datetime) string."""
-        if isinstance(value, datetime):
-            moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-        else:
-            moment = datetime(value.year, value.month, value.day, tzinfo=UTC)
-        if self.api_version == "v0.3":
-            return str(int(moment.timestamp() * 1000))
-        if not isinstance(value, datetime):
-            return value.isoformat()
-        return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-    async def _capture(self, name: str, results: dict[str, Backend | IonQError]) -> None:
-        try:
-            results[name] = await self.get_backend(name)
-        except Exception as exc:  # one backend's failure is its own, whatever it is
-            results[name] = _as_ionq_error(exc)
-
-    async def _v3_index(self) -> tuple[Reply, dict[str, tuple[int, Any]]]:
-        reply = await self._transport.get_json("backends", self._list_params())
-        if not isinstance(reply.data, list):
-            self._structure(reply, list[Backend])  # raises the shape error with context
-        items: dict[str, tuple[int, Any]] = {}
-        for index, item in enumerate(reply.data):
-            if isinstance(item, dict) and isinstance(item.get("backend"), str):
-                items.setdefault(item["backend"], (index, item))
-        return reply, items
-
-    def _v3_pick(self, reply: Reply, items: dict[str, tuple[int, Any]], name: str) -> Backend:
-        found = items.get(name)
-        if found is None:
-            raise NotFoundError(
-                f"backend {name!r} is not in the backends list",
-                status_code=404,
-                request_id=reply.request_id,
-                method="GET",
-                path=reply.path,
-            )
-        index, item = found
-        try:
-            backend: Backend = self._converter.structure(item, Backend)
-        except ResponseValidationError as exc:
-            raise reroot(exc, f"[{index}]").with_context(
-                method="GET", path=reply.path, request_id=reply.request_id
-            ) from None
-        return backend
-
-    async def _v3_fan_out(self, names: list[str], results: dict[str, Backend | IonQError]) -> None:
-        try:
-            reply, items = await self._v3_index()
-        except IonQError as exc:
-            results.update(dict.fromkeys(names, exc))
-            return
-        for name in names:
-            try:
-                results[name] = self._v3_pick(reply, items, name)
-            except IonQError as exc:
-                results[name] = exc
+            replies[request] = await self._transport.get(request)
+        except Exception as exc:  # one request's failure is its own names' only
+            replies[request] = as_ionq_error(exc)
 
 
-def _as_ionq_error(exc: Exception) -> IonQError:
+def _name(name: Any) -> str:
+    """A backend name as given; anything but a `str` is a caller's mistake."""
+    if not isinstance(name, str):
+        raise TypeError(f"a backend name must be a str, got {type(name).__name__}")
+    segment(name, "backend name")
+    return str(name)
+
+
+def as_ionq_error(exc: Exception) -> IonQError:
+    """`exc` itself if it is an `IonQError`, else an `IonQError` caused by it."""
     if isinstance(exc, IonQError):
         return exc
     wrapped = IonQError(f"unexpected {type(exc).__name__}: {exc}")

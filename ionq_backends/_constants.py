@@ -11,7 +11,6 @@ USER_AGENT: Final = f"ionq-backends/{VERSION}"
 DEFAULT_BASE_URL: Final = "https://api.ionq.co"
 ENV_API_KEY: Final = "IONQ_API_KEY"
 ENV_BASE_URL: Final = "IONQ_BASE_URL"
-API_VERSIONS: Final = ("v0.3", "v0.4")
 DEFAULT_API_VERSION: Final = "v0.4"
 
 # Timeouts, in seconds: `timeout=T` means ClientTimeout(total=T, connect=min(10, T), sock_read=T).
@@ -50,7 +49,10 @@ DEFAULT_WATCH_IGNORE: Final = frozenset({"average_queue_time", "last_updated"})
 
 LOGGER_NAME: Final = "ionq_backends"
 
-# The emulator: requests kept in `Emulator.requests` (a soak must not grow without bound), and how
-# long stopping it waits for handlers still running.
+# The emulator: where `ionq-backends emulator` listens by default, the requests kept in
+# `Emulator.requests` (a soak must not grow without bound), and how long stopping it waits for
+# handlers still running.
+EMULATOR_HOST: Final = "127.0.0.1"
+EMULATOR_PORT: Final = 8080
 EMULATOR_REQUEST_LOG: Final = 10_000
 EMULATOR_SHUTDOWN_TIMEOUT: Final = 1.0

@@ -1,17 +1,28 @@
-"""The IonQError family, and the pure parsing of IonQ's error bodies into it.
+"""The IonQError family. Errors hold plain data only: no aiohttp object, no header, never the key.
 
-Errors hold plain data only: no aiohttp object, no header, never the API key.
+Every public call raises only these (for what the server or the network did), `ValueError` or
+`TypeError` (for a caller's mistake, before any request), or `CancelledError`::
+
+    IonQError                     anything the API or the network did
+    ├── APIConnectionError        no whole answer: refused, reset, closed client, ...
+    │   └── APITimeoutError       no answer within the timeout
+    ├── APIStatusError            an error status (status_code, error_type, body, retry_after)
+    │   ├── BadRequestError       400
+    │   ├── AuthenticationError   401
+    │   ├── PermissionDeniedError 403
+    │   ├── NotFoundError         404
+    │   ├── RateLimitError        429
+    │   └── ServerError           5xx
+    └── ResponseValidationError   a 2xx whose body is not what the API version promises
+
+Each carries where it happened: `method`, `path` and the `request_id` IonQ gave the request.
 """
 
 from __future__ import annotations
 
-import json
-import re
+import copy
 from collections.abc import Iterable
-from http import HTTPStatus
-from typing import Any
-
-from ._constants import ERROR_BODY_KEEP
+from typing import Any, Self
 
 __all__ = [
     "APIConnectionError",
@@ -26,7 +37,6 @@ __all__ = [
     "ResponseValidationError",
     "ServerError",
     "error_for_status",
-    "parse_error_body",
 ]
 
 
@@ -36,18 +46,40 @@ class IonQError(Exception):
     `message` is the bare description; `str()` adds where it happened.
     """
 
-    def __init__(self, message: str, *, method: str | None = None, path: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
         self.message = message
         self.method = method
         self.path = path
+        self.request_id = request_id
         super().__init__(message)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only constructors do not survive pickle's default `cls(*args)`.
         return _restore, (type(self), dict(vars(self)))
 
+    def with_context(
+        self, *, method: str | None, path: str | None, request_id: str | None = None
+    ) -> Self:
+        """Return a copy that says which request it came from (what it already says is kept)."""
+        placed = copy.copy(self)
+        placed.method = self.method or method
+        placed.path = self.path or path
+        placed.request_id = self.request_id or request_id
+        placed.__cause__, placed.__traceback__ = self.__cause__, None
+        return placed
+
     def _where(self) -> list[str]:
-        return [f"{self.method} {self.path}"] if self.method and self.path else []
+        where = [f"{self.method} {self.path}"] if self.method and self.path else []
+        if self.request_id:
+            where.append(f"request id {self.request_id}")
+        return where
 
     def __str__(self) -> str:
         where = self._where()
@@ -87,18 +119,11 @@ class APIStatusError(IonQError):
         method: str | None = None,
         path: str | None = None,
     ) -> None:
-        super().__init__(message, method=method, path=path)
+        super().__init__(message, method=method, path=path, request_id=request_id)
         self.status_code = status_code
         self.error_type = error_type
-        self.request_id = request_id
         self.body = body
         self.retry_after = retry_after
-
-    def _where(self) -> list[str]:
-        where = super()._where()
-        if self.request_id:
-            where.append(f"request id {self.request_id}")
-        return where
 
     def __str__(self) -> str:
         return f"{self.status_code} {super().__str__()}"
@@ -137,34 +162,46 @@ class ServerError(APIStatusError):
 class ResponseValidationError(IonQError):
     """The API answered 2xx with a body that is not what the API version promises.
 
-    `errors` lists every problem, each naming a JSON path in wire keys.
+    `problems` holds (JSON path, message) pairs, the path in wire keys below the body's root
+    (`[3].last_updated`); `errors` renders them (`$[3].last_updated: expected ...`).
     """
 
     def __init__(
         self,
-        errors: Iterable[str],
+        problems: Iterable[tuple[str, str] | str],
         *,
         request_id: str | None = None,
         method: str | None = None,
         path: str | None = None,
     ) -> None:
-        self.errors = tuple(errors)
-        self.request_id = request_id
-        count = len(self.errors)
+        self.problems = tuple(_problem(p) for p in problems)
+        count = len(self.problems)
         head = "invalid response" if count == 1 else f"invalid response, {count} problems"
-        super().__init__(f"{head}: {'; '.join(self.errors)}", method=method, path=path)
+        super().__init__(
+            f"{head}: {'; '.join(self.errors)}", method=method, path=path, request_id=request_id
+        )
 
-    def _where(self) -> list[str]:
-        where = super()._where()
-        if self.request_id:
-            where.append(f"request id {self.request_id}")
-        return where
+    @property
+    def errors(self) -> tuple[str, ...]:
+        """Each problem as `$path: message`."""
+        return tuple(f"${where}: {message}" for where, message in self.problems)
 
-    def with_context(
-        self, *, method: str, path: str, request_id: str | None
-    ) -> ResponseValidationError:
-        """Return a copy that says which request the body came from."""
-        return ResponseValidationError(self.errors, request_id=request_id, method=method, path=path)
+    def under(self, prefix: str) -> ResponseValidationError:
+        """The same problems, found in the value at `prefix` (e.g. `[3]`) of a larger body."""
+        return ResponseValidationError(
+            ((prefix + where, message) for where, message in self.problems),
+            request_id=self.request_id,
+            method=self.method,
+            path=self.path,
+        )
+
+
+def _problem(problem: tuple[str, str] | str) -> tuple[str, str]:
+    """Accept a rendered `$path: message` too, as earlier releases built them."""
+    if isinstance(problem, str):
+        where, _, message = problem.partition(": ")
+        return where.removeprefix("$"), message
+    return problem
 
 
 _BY_STATUS: dict[int, type[APIStatusError]] = {
@@ -181,58 +218,3 @@ def error_for_status(status: int) -> type[APIStatusError]:
     if status >= 500:
         return ServerError
     return _BY_STATUS.get(status, APIStatusError)
-
-
-_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-_SPACE = re.compile(r"\s+")
-
-
-def _reason(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Unknown status"
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
-
-
-def parse_error_body(status: int, body: bytes) -> tuple[str, str | None, Any]:
-    """Read an error body in any shape IonQ or its proxies send.
-
-    Returns `(message, error_type, kept_body)`. Shapes: `{error, message, statusCode}` (400 may add
-    `validation`), legacy `{error: {type, message}}`, `{code, message}`, HTML, other text, nothing.
-    """
-    if not body.strip():
-        return _reason(status), None, None
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return _parse_text(status, body)
-    if not isinstance(data, dict):
-        return _reason(status), None, data
-    error = data.get("error")
-    if isinstance(error, dict):  # legacy {"error": {"type": ..., "message": ...}}
-        message = _text(error.get("message")) or _reason(status)
-        return message, _text(error.get("type")), data
-    message = _text(data.get("message")) or _text(error) or _reason(status)
-    error_type = _text(error)
-    if error_type is None and data.get("code") is not None:
-        error_type = str(data["code"])
-    validation = data.get("validation")
-    if validation:
-        message = f"{message} (validation: {json.dumps(validation, sort_keys=True)})"
-    return message, error_type, data
-
-
-def _parse_text(status: int, body: bytes) -> tuple[str, str | None, Any]:
-    kept = body[:ERROR_BODY_KEEP].decode("utf-8", "replace")
-    title = _TITLE.search(body)
-    if title:
-        text = _SPACE.sub(" ", title.group(1).decode("utf-8", "replace")).strip()
-        return text or _reason(status), None, kept
-    if body.lstrip()[:1] == b"<":
-        return _reason(status), None, kept
-    first = _SPACE.sub(" ", kept).strip()[:200]
-    return first or _reason(status), None, kept

@@ -17,7 +17,7 @@ from ._constants import (
     RETRY_STATUSES,
 )
 
-__all__ = ["Retry", "RetryPolicy", "parse_retry_after"]
+__all__ = ["Retry", "RetryPolicy", "jittered", "parse_retry_after"]
 
 
 @attrs.frozen
@@ -43,7 +43,7 @@ class RetryPolicy:
     def backoff(self, retry: int, random: Callable[[], float]) -> float:
         """Seconds to wait before retry number `retry` (0 for the first), with jitter."""
         base = min(self.backoff_max, self.backoff_initial * 2.0**retry)
-        return min(self.backoff_max, base * (1.0 + self.jitter * (2.0 * random() - 1.0)))
+        return min(self.backoff_max, jittered(base, self.jitter, random))
 
     def decide(
         self,
@@ -67,6 +67,11 @@ class RetryPolicy:
         if retry_after is not None:
             return Retry(True, delay=retry_after, retry_after=retry_after)
         return Retry(True, delay=self.backoff(retry, random))
+
+
+def jittered(value: float, jitter: float, random: Callable[[], float]) -> float:
+    """`value` scaled by a factor drawn from `[1 - jitter, 1 + jitter]`."""
+    return value * (1.0 + jitter * (2.0 * random() - 1.0))
 
 
 @attrs.frozen

@@ -1,17 +1,16 @@
-"""HTTP I/O: one GET with the session, the concurrency bound, retries, redirects and body cap.
+"""HTTP I/O for one client: the session, the concurrency bound, attempts, the body cap, redirects.
 
-Every failure leaves here as an `IonQError`; decisions are made by the pure `_retry` module.
+What an answer means is decided by the pure `_wire.decipher_response`, and whether to try again by
+the pure `_retry` policy. Every failure leaves here as an `IonQError` that names its request.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import random as _random
 from collections.abc import Awaitable, Callable, Mapping
 from time import monotonic
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import aiohttp
 from yarl import URL
@@ -29,15 +28,15 @@ from ._errors import (
     APITimeoutError,
     IonQError,
     ResponseValidationError,
-    error_for_status,
-    parse_error_body,
 )
 from ._logging import logger
-from ._retry import RetryPolicy, parse_retry_after
+from ._retry import RetryPolicy
 from ._urls import same_origin
+from ._wire import Request, decipher_response
 
-__all__ = ["Reply", "Secret", "Transport", "make_timeout"]
+__all__ = ["Reply", "Secret", "Sleep", "Transport", "client_timeout"]
 
+T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
@@ -51,7 +50,7 @@ class Secret(str):
         return "'[REDACTED]'"
 
 
-def make_timeout(timeout: float | aiohttp.ClientTimeout) -> aiohttp.ClientTimeout:
+def client_timeout(timeout: float | aiohttp.ClientTimeout) -> aiohttp.ClientTimeout:
     """`T` seconds means total=T, connect=min(10, T), sock_read=T; a ClientTimeout passes as is."""
     if isinstance(timeout, aiohttp.ClientTimeout):
         return timeout
@@ -63,11 +62,32 @@ def make_timeout(timeout: float | aiohttp.ClientTimeout) -> aiohttp.ClientTimeou
 
 
 class Reply(NamedTuple):
-    """A successful answer: its JSON and where it came from."""
+    """A successful answer: its JSON and the HTTP facts of the call that got it."""
 
     data: Any
     path: str
     request_id: str | None
+    status: int
+    headers: Mapping[str, str]
+    attempts: int
+    elapsed: float
+
+    def parse(self, parse: Callable[[Any], T]) -> T:
+        """`parse(self.data)`; whatever it raises about the body names this request."""
+        try:
+            return parse(self.data)
+        except IonQError as error:
+            raise in_context(error, self.path, self.request_id) from None
+        except (ValueError, TypeError, ArithmeticError, RecursionError, LookupError) as exc:
+            # A body no parser foresaw is still the server's doing: a validation error, not a crash.
+            problem = ("", f"unreadable body ({type(exc).__name__}: {str(exc)[:80]})")
+            unreadable = ResponseValidationError([problem])
+            raise in_context(unreadable, self.path, self.request_id) from exc
+
+
+def in_context(error: IonQError, path: str, request_id: str | None = None) -> IonQError:
+    """The one place a request's method, path and id are attached to an error."""
+    return error.with_context(method="GET", path=path, request_id=request_id)
 
 
 class Transport:
@@ -83,7 +103,7 @@ class Transport:
         max_concurrency: int,
         session: aiohttp.ClientSession | None,
         sleep: Sleep,
-        random: Callable[[], float] | None,
+        random: Callable[[], float],
     ) -> None:
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency!r}")
@@ -97,10 +117,10 @@ class Transport:
         self._session: aiohttp.ClientSession | None = session
         self._closed = False
         self._sleep = sleep
-        self._random = random or _random.random
+        self._random = random
         # Built once: the only place the key lives, in a str whose repr hides it (a traceback
         # that captures frame locals, in aiohttp's frames too, prints reprs).
-        self._headers = {"User-Agent": USER_AGENT}
+        self._headers: dict[str, str] = {"User-Agent": USER_AGENT}
         if api_key:
             self._headers["Authorization"] = Secret(f"apiKey {api_key}")
         # A session of our own carries the headers and timeout as its defaults (counted with
@@ -109,8 +129,8 @@ class Transport:
         self._per_request: dict[str, Any] = {"allow_redirects": False}
         if session is not None:
             self._per_request |= {"headers": self._headers, "timeout": timeout}
-        # Parsed URLs by path: a poller asks for the same few paths all day.
-        self._urls: dict[str, tuple[URL, str]] = {}
+        # Parsed URLs by request: a poller asks for the same few paths all day.
+        self._urls: dict[Request, tuple[URL, str]] = {}
 
     def __repr__(self) -> str:
         return f"Transport(root={str(self._root)!r})"
@@ -141,47 +161,55 @@ class Transport:
         if session is not None and session is not self._borrowed:
             await session.close()
 
-    async def get_json(self, path: str, params: Mapping[str, str] | None = None) -> Reply:
-        """GET `path` (already quoted, relative to the version root) and decode its JSON.
+    async def get(self, request: Request) -> Reply:
+        """GET `request` and decode its JSON, retrying and following same-origin redirects.
 
-        One loop serves retries and same-origin redirects, so that the usual request runs in
-        this one coroutine (each extra layer is paid again at every suspension).
+        One loop serves retries and redirects, so that the usual request runs in this one
+        coroutine (each extra layer is paid again at every suspension).
         """
-        url, display = self._url(path, params)
+        url, display = self._url(request)
         session = self._get_session()
         retry = redirects = 0
+        began = monotonic()
         while True:
             started = monotonic()
-            failure: IonQError
             status: int | None = None
             try:
                 async with self._semaphore, session.get(url, **self._per_request) as resp:
-                    code = resp.status
-                    location = resp.headers.get("Location") if code in _REDIRECTS else None
+                    status = resp.status
+                    headers = resp.headers
+                    location = headers.get("Location") if status in _REDIRECTS else None
                     if location:
-                        url = self._redirect(url, location, resp, display, redirects)
+                        url = self._redirect(url, location, resp, redirects)
                         redirects += 1
                         continue
                     length = resp.content_length
                     if length is not None and length <= MAX_BODY_BYTES:
                         body = await resp.read()  # the usual answer: small, its length known
                     else:
-                        body = await _read_capped(resp, display)
-                    request_id = resp.headers.get("x-request-id")
-                    retry_after = None if code < 400 else parse_retry_after(resp.headers)
+                        body = await _read_capped(resp)
+                data = decipher_response(status, headers, body)
+            except IonQError as error:
+                failure = error
             except TimeoutError as exc:  # aiohttp's total timeout, and ServerTimeoutError
-                failure = APITimeoutError(
-                    _timed_out(exc, self._timeout), method="GET", path=display
-                )
+                failure = APITimeoutError(_timed_out(exc, self._timeout))
+                status = None
             except aiohttp.ClientError as exc:
-                failure = APIConnectionError(_describe(exc), method="GET", path=display)
+                failure = APIConnectionError(_describe(exc))
+                status = None
+            except RuntimeError as exc:
+                if not self._closed:
+                    raise
+                # close() while this request was in flight: aiohttp's "Session is closed".
+                raise in_context(APIConnectionError("the client was closed"), display) from exc
             else:
-                status = code  # only a whole answer has a status; a broken one is a retry
-                if 200 <= status < 300:
-                    if logger.isEnabledFor(logging.DEBUG):
-                        _log(display, status, retry, started)
-                    return Reply(_decode(body, request_id, display), display, request_id)
-                failure = _status_error(status, body, request_id, retry_after, display)
+                if logger.isEnabledFor(logging.DEBUG):
+                    _log(display, status, retry, started)
+                request_id = headers.get("x-request-id")
+                return Reply(
+                    data, display, request_id, status, headers, retry + 1, monotonic() - began
+                )
+            failure = in_context(failure, display)
             decision = self._policy.decide(
                 retry,
                 status=status,
@@ -202,23 +230,20 @@ class Transport:
             await self._sleep(decision.delay)
             retry += 1
 
-    def _url(self, path: str, params: Mapping[str, str] | None) -> tuple[URL, str]:
-        """The URL for `path` and `params`, and its path for messages and logs."""
-        found = None if params else self._urls.get(path)
+    def _url(self, request: Request) -> tuple[URL, str]:
+        """The URL of `request`, and its path for messages and logs."""
+        found = self._urls.get(request)
         if found is None:
-            url = URL(self._prefix + path, encoded=True)
-            if params:
-                url = url.with_query(params)
+            url = URL(self._prefix + request.path, encoded=True)
+            if request.params:
+                url = url.with_query(request.params)
             found = url, "/" + url.path.lstrip("/")
-            if not params:
-                if len(self._urls) >= URL_CACHE_SIZE:
-                    self._urls.clear()
-                self._urls[path] = found
+            if len(self._urls) >= URL_CACHE_SIZE:
+                self._urls.clear()
+            self._urls[request] = found
         return found
 
-    def _redirect(
-        self, url: URL, location: str, resp: aiohttp.ClientResponse, display: str, hops: int
-    ) -> URL:
+    def _redirect(self, url: URL, location: str, resp: aiohttp.ClientResponse, hops: int) -> URL:
         """Where a redirect leads, if it may be followed: same origin, at most MAX_REDIRECTS."""
         target = url.join(URL(location))
         if not same_origin(self._root, target):
@@ -228,61 +253,28 @@ class Transport:
         else:
             return target
         raise APIStatusError(
-            message,
-            status_code=resp.status,
-            request_id=resp.headers.get("x-request-id"),
-            method="GET",
-            path=display,
+            message, status_code=resp.status, request_id=resp.headers.get("x-request-id")
         )
 
 
-async def _read_capped(resp: aiohttp.ClientResponse, display: str) -> bytes:
+async def _read_capped(resp: aiohttp.ClientResponse) -> bytes:
     """Read a body too long or of unknown length, refusing it past MAX_BODY_BYTES unread."""
     if resp.content_length is not None:  # announced over the cap
-        raise _too_large(resp, display)
+        raise _too_large(resp)
     chunks: list[bytes] = []
     size = 0
     async for chunk in resp.content.iter_any():
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            raise _too_large(resp, display)
+            raise _too_large(resp)
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def _too_large(resp: aiohttp.ClientResponse, display: str) -> ResponseValidationError:
+def _too_large(resp: aiohttp.ClientResponse) -> ResponseValidationError:
     return ResponseValidationError(
-        [f"$: response body exceeds the {MAX_BODY_BYTES} byte cap; refused unread"],
+        [("", f"response body exceeds the {MAX_BODY_BYTES} byte cap; refused unread")],
         request_id=resp.headers.get("x-request-id"),
-        method="GET",
-        path=display,
-    )
-
-
-def _decode(body: bytes, request_id: str | None, display: str) -> Any:
-    if not body or body.isspace():
-        problem = "$: empty body, expected JSON"
-    else:
-        try:
-            return json.loads(body)
-        except (ValueError, RecursionError) as exc:
-            problem = f"$: invalid JSON ({type(exc).__name__}: {str(exc)[:80]})"
-    raise ResponseValidationError([problem], request_id=request_id, method="GET", path=display)
-
-
-def _status_error(
-    status: int, body: bytes, request_id: str | None, retry_after: float | None, display: str
-) -> APIStatusError:
-    message, error_type, kept = parse_error_body(status, body)
-    return error_for_status(status)(
-        message,
-        status_code=status,
-        error_type=error_type,
-        request_id=request_id,
-        body=kept,
-        retry_after=retry_after,
-        method="GET",
-        path=display,
     )
 
 

@@ -8,10 +8,11 @@ from urllib.parse import quote
 
 from yarl import URL
 
-__all__ = ["check_base_url", "same_origin", "segment"]
+__all__ = ["check_base_url", "is_loopback", "same_origin", "segment"]
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """True for `localhost`, `*.localhost`, 127.0.0.0/8 and `::1` (bracketed or not)."""
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
@@ -29,7 +30,7 @@ def check_base_url(base_url: str) -> URL:
     url = URL(base_url)
     if url.scheme not in ("https", "http") or not url.host:
         raise ValueError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
-    if url.scheme == "http" and not _is_loopback(url.host):
+    if url.scheme == "http" and not is_loopback(url.host):
         raise ValueError(
             f"base_url {base_url!r} is plain http to a non-loopback host; use https "
             "(http is accepted only for localhost/127.0.0.0/8/::1)"

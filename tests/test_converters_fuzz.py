@@ -78,9 +78,11 @@ def test_backend_shaped_json_gives_a_backend_or_a_validation_error(
 
 
 def _walked(version: str, strict: bool) -> Any:
-    from ionq_backends._converters import _tables, _walk
+    from ionq_backends._wire import profile_for
+    from ionq_backends._wire.parse import Table
+    from ionq_backends._wire.parse import walk as _walk
 
-    table = _tables(version, strict).backend
+    table = Table(profile_for(version).backend_fields(strict), frozenset({"backend", "status"}))
 
     def walk(obj: Any) -> Backend:
         kwargs, extra = _walk(obj, table, strict, "backend object")
@@ -98,7 +100,8 @@ def _walked(version: str, strict: bool) -> Any:
 def test_generated_backend_structurer_agrees_with_the_walk(
     data: Any, version: str, strict: bool
 ) -> None:
-    from ionq_backends._converters import _compile_backend, _Invalid
+    from ionq_backends._wire.converter import compile_backend as _compile_backend
+    from ionq_backends._wire.parse import Invalid as _Invalid
 
     table, walk = _walked(version, strict)
     fast = _compile_backend(table, version, strict, walk)

@@ -19,7 +19,8 @@ from ionq_backends import (
     ResponseValidationError,
     ServerError,
 )
-from ionq_backends._errors import error_for_status, parse_error_body
+from ionq_backends._errors import error_for_status
+from ionq_backends._wire.response import parse_error_body
 
 
 @pytest.mark.parametrize(

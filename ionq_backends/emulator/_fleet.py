@@ -1,20 +1,20 @@
-"""The emulator's state and its rendering into each API version's wire format (pure, no I/O).
+"""The emulator's state (pure, no I/O): the fleet in Python terms, rendered per API version.
 
 State is kept in Python terms (datetimes, v0.4 status words, milliseconds of queue time) and
-rendered per request, so both versions always describe the same fleet.
+rendered per request by `_versions`, so every version always describes the same fleet.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import attrs
 
-__all__ = ["OMIT", "Machine", "default_fleet", "render_backend", "render_characterization"]
+__all__ = ["KNOWN_FIELDS", "OMIT", "Machine", "default_fleet"]
 
 
 class _Omit:
@@ -44,15 +44,6 @@ KNOWN_FIELDS: Final = frozenset(
         "characterizations",
     }
 )
-# When no verbose_status is set: what each status reads as under v0.3 `?status=verbose`.
-_VERBOSE = {"available": "running", "unavailable": "offline", "retired": "offline"}
-_V04_ONLY = (
-    "kw",
-    "location",
-    "supported_gates",
-    "supported_native_gates",
-    "supported_error_mitigations",
-)
 _GATES = [
     "x", "y", "z", "h", "s", "si", "t", "ti", "v", "vi",
     "rx", "ry", "rz", "cnot", "swap", "xx", "yy", "zz", "not",
@@ -77,13 +68,11 @@ class Machine:
             (self.fields if key in KNOWN_FIELDS else self.extra)[key] = value
         self._encoded.clear()
 
-    def encoded(self, version: str, *, verbose: bool, has_key: bool) -> bytes:
-        """This backend's JSON as API `version` sends it, encoded once until the next change."""
-        key = (version, verbose, has_key)
+    def encoded(self, key: tuple[str, bool, bool], render: Callable[[], Any]) -> bytes:
+        """`render()` as JSON bytes, encoded once per `key` until the next change."""
         found = self._encoded.get(key)
         if found is None:
-            wire = render_backend(self, version, verbose=verbose, has_key=has_key)
-            found = self._encoded[key] = json.dumps(wire, separators=(",", ":")).encode()
+            found = self._encoded[key] = json.dumps(render(), separators=(",", ":")).encode()
         return found
 
     @property
@@ -98,68 +87,6 @@ class Machine:
             return explicit
         items = self.characterizations
         return items[0]["id"] if items else OMIT
-
-
-def _epoch(moment: datetime) -> int:
-    return int(moment.timestamp())
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def render_backend(
-    machine: Machine, version: str, *, verbose: bool, has_key: bool
-) -> dict[str, Any]:
-    """The JSON object of one backend as API `version` sends it."""
-    f = machine.fields
-    status = f.get("status", "available")
-    wire: dict[str, Any] = {"backend": machine.name}
-    if version == "v0.3":
-        if verbose:
-            status = f.get("verbose_status") or _VERBOSE.get(status, status)
-        elif status == "retired":
-            status = "unavailable"  # v0.3 has no `retired`
-    wire["status"] = status
-    for key in ("qubits", "average_queue_time", "degraded", "noise_models"):
-        if key in f:
-            wire[key] = f[key]
-    updated = f.get("last_updated", OMIT)
-    if isinstance(updated, datetime):
-        wire["last_updated"] = _epoch(updated) if version == "v0.3" else _iso(updated)
-    elif updated is not OMIT:
-        wire["last_updated"] = updated
-    cid = machine.characterization_id()
-    if version == "v0.3":
-        if cid is not OMIT:
-            wire["characterization_url"] = f"/characterizations/{cid}"
-        wire["has_access"] = has_key
-    else:
-        if cid is not OMIT:
-            wire["characterization_id"] = cid
-        for key in _V04_ONLY:
-            if key in f:
-                wire[key] = f[key]
-    wire.update(machine.extra)
-    return {k: v for k, v in wire.items() if v is not OMIT}
-
-
-def render_characterization(item: dict[str, Any], version: str) -> dict[str, Any]:
-    """The JSON object of one characterization as API `version` sends it."""
-    statistic = "mean" if version == "v0.3" else "median"
-    date = item["date"]
-    return {
-        "id": item["id"],
-        "backend": item["backend"],
-        "date": _epoch(date) if version == "v0.3" else _iso(date),
-        "qubits": item["qubits"],
-        "connectivity": item["connectivity"],
-        "fidelity": {
-            key: {statistic: value, "stderr": stderr}
-            for key, (value, stderr) in item["fidelity"].items()
-        },
-        "timing": item["timing"],
-    }
 
 
 def _all_to_all(qubits: int) -> list[list[int]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
+import functools
 import itertools
 import json
 import math
@@ -17,13 +17,19 @@ from typing import Any, Self
 import attrs
 from aiohttp import web
 
-from .._constants import EMULATOR_REQUEST_LOG, EMULATOR_SHUTDOWN_TIMEOUT
-from ._fleet import Machine, default_fleet, render_characterization
+from .._constants import (
+    EMULATOR_HOST,
+    EMULATOR_REQUEST_LOG,
+    EMULATOR_SHUTDOWN_TIMEOUT,
+    MAX_PAGE_SIZE,
+)
+from .._urls import is_loopback
+from ._fleet import Machine, default_fleet
+from ._versions import BY_ID, CURRENT, LIST, OF_BACKEND, ONE, PAGE, RENDERINGS, Rendering
 
 __all__ = ["Emulator", "RecordedRequest"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-_VERSIONS = ("v0.3", "v0.4")
 
 
 @attrs.frozen
@@ -68,15 +74,6 @@ class _BadQuery(Exception):
         self.key = key
 
 
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class Emulator:
     """An IonQ API emulator on loopback: `async with Emulator() as emu: emu.base_url`.
 
@@ -89,14 +86,14 @@ class Emulator:
         self,
         *,
         latency: float = 0.0,
-        host: str = "127.0.0.1",
+        host: str = EMULATOR_HOST,
         port: int = 0,
         api_key: str | None = None,
         allow_remote: bool = False,
         now: datetime | None = None,
         record_requests: bool = True,
     ) -> None:
-        if not allow_remote and not _loopback(host):
+        if not allow_remote and not is_loopback(host):
             raise ValueError(
                 f"refusing to listen on non-loopback host {host!r} (allow_remote=True)"
             )
@@ -219,15 +216,18 @@ class Emulator:
     # Serving
 
     def _routes(self, app: web.Application) -> None:
-        get = app.router.add_get
-        get("/v0.3/backends", self._v3_backends)
-        get("/v0.3/characterizations/backends/{backend}", self._v3_characterizations)
-        get("/v0.3/characterizations/backends/{backend}/current", self._v3_current)
-        get("/v0.3/characterizations/{uuid}", self._v3_characterization)
-        get("/v0.4/backends", self._v4_backends)
-        get("/v0.4/backends/{backend}", self._v4_backend)
-        get("/v0.4/backends/{backend}/characterizations", self._v4_characterizations)
-        get("/v0.4/backends/{backend}/characterizations/{uuid}", self._v4_characterization)
+        handlers = {
+            LIST: self._list,
+            ONE: self._one,
+            PAGE: self._characterizations,
+            CURRENT: self._current,
+            BY_ID: self._by_id,
+            OF_BACKEND: self._of_backend,
+        }
+        for version, rendering in RENDERINGS.items():
+            for path, kind in rendering.routes:
+                handler = functools.partial(handlers[kind], rendering)
+                app.router.add_get(f"/{version}/{path}", handler)
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -317,63 +317,53 @@ class Emulator:
             raise web.HTTPNotFound(reason=f"Backend {request.match_info['backend']} not found")
         return machine
 
-    def _encoded(self, request: web.Request, machine: Machine, version: str) -> bytes:
+    def _encoded(self, request: web.Request, machine: Machine, rendering: Rendering) -> bytes:
+        verbose = request.query.get("status") == "verbose"
+        has_key = "Authorization" in request.headers
         return machine.encoded(
-            version,
-            verbose=request.query.get("status") == "verbose",
-            has_key="Authorization" in request.headers,
+            (rendering.version, verbose, has_key),
+            lambda: rendering.backend(machine, verbose=verbose, has_key=has_key),
         )
 
-    def _listing(self, request: web.Request, version: str) -> web.Response:
-        items = b",".join(self._encoded(request, m, version) for m in self.fleet.values())
-        return web.Response(body=b"[" + items + b"]", content_type="application/json")
-
-    async def _v3_backends(self, request: web.Request) -> web.Response:
+    async def _list(self, rendering: Rendering, request: web.Request) -> web.Response:
         status = request.query.get("status")
         if status is not None and status != "verbose":
             raise _BadQuery("status", 'querystring.status must be equal to "verbose"')
-        return self._listing(request, "v0.3")
+        items = b",".join(self._encoded(request, m, rendering) for m in self.fleet.values())
+        return web.Response(body=b"[" + items + b"]", content_type="application/json")
 
-    async def _v4_backends(self, request: web.Request) -> web.Response:
-        return self._listing(request, "v0.4")
-
-    async def _v4_backend(self, request: web.Request) -> web.Response:
-        body = self._encoded(request, self._machine(request), "v0.4")
+    async def _one(self, rendering: Rendering, request: web.Request) -> web.Response:
+        body = self._encoded(request, self._machine(request), rendering)
         return web.Response(body=body, content_type="application/json")
 
-    async def _v3_characterizations(self, request: web.Request) -> web.Response:
-        return self._page(request, self._machine(request), "v0.3")
-
-    async def _v4_characterizations(self, request: web.Request) -> web.Response:
-        return self._page(request, self._machine(request), "v0.4")
-
-    async def _v3_current(self, request: web.Request) -> web.Response:
+    async def _current(self, rendering: Rendering, request: web.Request) -> web.Response:
         items = self._machine(request).characterizations
         if not items:
             raise web.HTTPNotFound(reason="No characterization found for this backend")
-        return _json(render_characterization(items[0], "v0.3"))
+        return _json(rendering.characterization(items[0]))
 
-    async def _v3_characterization(self, request: web.Request) -> web.Response:
+    async def _by_id(self, rendering: Rendering, request: web.Request) -> web.Response:
         wanted = request.match_info["uuid"]
         for machine in self.fleet.values():
             for item in machine.characterizations:
                 if item["id"] == wanted:
-                    return _json(render_characterization(item, "v0.3"))
+                    return _json(rendering.characterization(item))
         raise web.HTTPNotFound(reason=f"Characterization {wanted} not found")
 
-    async def _v4_characterization(self, request: web.Request) -> web.Response:
+    async def _of_backend(self, rendering: Rendering, request: web.Request) -> web.Response:
         wanted = request.match_info["uuid"]
         for item in self._machine(request).characterizations:
             if item["id"] == wanted:
-                return _json(render_characterization(item, "v0.4"))
+                return _json(rendering.characterization(item))
         raise web.HTTPNotFound(reason=f"Characterization {wanted} not found")
 
-    def _page(self, request: web.Request, machine: Machine, version: str) -> web.Response:
+    async def _characterizations(self, rendering: Rendering, request: web.Request) -> web.Response:
+        machine = self._machine(request)
         query = request.query
-        limit = _int_param(query, "limit", 10, 1, 10)
+        limit = _int_param(query, "limit", MAX_PAGE_SIZE, 1, MAX_PAGE_SIZE)
         page = _int_param(query, "page", 1, 1, None)
-        start = _when_param(query, "start", version)
-        end = _when_param(query, "end", version)
+        start = _when_param(query, "start", rendering)
+        end = _when_param(query, "end", rendering)
         items = [
             item
             for item in machine.characterizations
@@ -386,7 +376,7 @@ class Emulator:
         remaining = max(0, math.ceil(len(items) / limit) - page)
         return _json(
             {
-                "characterizations": [render_characterization(i, version) for i in chunk],
+                "characterizations": [rendering.characterization(i) for i in chunk],
                 "pages": remaining,
             }
         )
@@ -406,16 +396,11 @@ def _int_param(query: Any, key: str, default: int, low: int, high: int | None) -
     return value
 
 
-def _when_param(query: Any, key: str, version: str) -> datetime | None:
-    """v0.3 takes epoch milliseconds, v0.4 an ISO date or datetime."""
+def _when_param(query: Any, key: str, rendering: Rendering) -> datetime | None:
     raw = query.get(key)
     if raw is None:
         return None
     try:
-        if version == "v0.3":
-            return datetime.fromtimestamp(int(raw) / 1000, UTC)
-        parsed = datetime.fromisoformat(raw)
+        return rendering.parse_when(raw)
     except (ValueError, OverflowError, OSError):
-        expected = "epoch milliseconds" if version == "v0.3" else "an ISO-8601 date"
-        raise _BadQuery(key, f"querystring.{key} must be {expected}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        raise _BadQuery(key, f"querystring.{key} must be {rendering.when_expected}") from None

@@ -1,0 +1,219 @@
+"""The subcommands: each talks to the API (or serves the emulator) and prints through `Output`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any, TextIO, TypeVar
+
+import aiohttp
+import cattrs
+
+from .._client import IonQClient
+from .._errors import IonQError
+from .._models import Backend, Characterization
+from .._wire.dates import iso_z
+from .format import (
+    BACKEND_HEADERS,
+    CHARACTERIZATION_HEADERS,
+    STATUS_COLOURS,
+    backend_rows,
+    characterization_rows,
+    describe_change,
+    error_json,
+    table,
+)
+
+__all__ = ["COMMANDS", "PROG", "Abort", "Output", "Usage", "report"]
+
+PROG = "ionq-backends"
+T = TypeVar("T")
+_JSON = cattrs.Converter()
+_JSON.register_unstructure_hook(datetime, iso_z)
+
+
+class Abort(Exception):
+    """Ends a command with exit status 1 after its message is printed."""
+
+
+class Usage(Exception):
+    """A usage error found after parsing (exit status 2)."""
+
+
+class Output:
+    """Where a command prints: a table for people, or JSON with `--json`."""
+
+    def __init__(self, as_json: bool, stream: TextIO = sys.stdout) -> None:
+        self.json = as_json
+        self.stream = stream
+        self.colour = stream.isatty() and "NO_COLOR" not in os.environ
+
+    def print(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)
+
+    def dump(self, data: Any) -> None:
+        self.print(json.dumps(_JSON.unstructure(data), indent=2))
+
+    def backends(self, backends: list[Backend]) -> None:
+        if self.json:
+            self.dump(backends)
+            return
+        colour = {1: STATUS_COLOURS} if self.colour else {}
+        self.print(table(BACKEND_HEADERS, backend_rows(backends, datetime.now(UTC)), colour))
+
+
+def report(error: IonQError, backend: str | None = None) -> None:
+    """One stderr line for an error, no traceback."""
+    prefix = f"{PROG}: {backend}: " if backend else f"{PROG}: error: "
+    print(prefix + str(error), file=sys.stderr, flush=True)
+
+
+@asynccontextmanager
+async def _client(
+    args: argparse.Namespace, traces: Sequence[aiohttp.TraceConfig] = ()
+) -> AsyncIterator[IonQClient]:
+    async with AsyncExitStack() as stack:
+        base_url = args.base_url
+        if args.emulator:
+            from ..emulator import Emulator
+
+            base_url = (await stack.enter_async_context(Emulator())).base_url
+        session = None
+        if traces:  # our own session, so that aiohttp reports each request's end to us
+            session = await stack.enter_async_context(
+                aiohttp.ClientSession(trace_configs=list(traces))
+            )
+        try:
+            client = IonQClient(
+                base_url=base_url, api_version=args.api_version, timeout=args.timeout,
+                session=session,
+            )  # fmt: skip
+        except ValueError as exc:
+            raise Usage(str(exc)) from None
+        yield await stack.enter_async_context(client)
+
+
+class _Progress:
+    """`fetched k/N` on stderr, counted from aiohttp's end-of-request trace."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.trace = aiohttp.TraceConfig()
+        self.trace.on_request_end.append(self._tick)
+        self.trace.on_request_exception.append(self._tick)
+
+    async def _tick(self, *_: object) -> None:
+        self.done = min(self.total, self.done + 1)  # a retried request counts once
+        print(f"\rfetched {self.done}/{self.total}", end="", file=sys.stderr, flush=True)
+
+    def clear(self) -> None:
+        print("\r\x1b[K", end="", file=sys.stderr, flush=True)
+
+
+async def _bounded(args: argparse.Namespace, work: Awaitable[T]) -> T:
+    """The whole command, retries included, ends within --timeout."""
+    try:
+        async with asyncio.timeout(args.timeout):
+            return await work
+    except TimeoutError:
+        where = "the embedded emulator" if args.emulator else (args.base_url or "the IonQ API")
+        print(f"{PROG}: error: timed out after {args.timeout:g}s waiting for {where}",
+              file=sys.stderr, flush=True)  # fmt: skip
+        raise Abort from None
+
+
+async def cmd_list(args: argparse.Namespace, out: Output) -> int:
+    async with _client(args) as client:
+        backends = await _bounded(args, client.list_backends())
+    out.backends(backends)
+    return 0
+
+
+async def cmd_get(args: argparse.Namespace, out: Output) -> int:
+    progress = _Progress(len(args.names)) if sys.stderr.isatty() and len(args.names) > 1 else None
+    async with _client(args, [progress.trace] if progress else []) as client:
+        snapshot = await _bounded(args, client.get_backends(args.names))
+    if progress:
+        progress.clear()
+    out.backends(list(snapshot.values()))
+    for name, error in snapshot.errors.items():
+        report(error, name)
+    return 1 if snapshot.errors else 0
+
+
+async def cmd_characterizations(args: argparse.Namespace, out: Output) -> int:
+    async with _client(args) as client:
+
+        async def collect() -> list[Characterization]:
+            found: list[Characterization] = []
+            pages = client.iter_characterizations(args.name, page_size=min(args.limit, 10))
+            async for item in pages:
+                found.append(item)
+                if len(found) == args.limit:
+                    break
+            await pages.aclose()
+            return found
+
+        items = await _bounded(args, collect())
+    if out.json:
+        out.dump(items)
+        return 0
+    rows = characterization_rows(items)
+    empty = f"no characterizations for {args.name}"
+    out.print(table(CHARACTERIZATION_HEADERS, rows, {}) if rows else empty)
+    return 0
+
+
+async def cmd_watch(args: argparse.Namespace, out: Output) -> int:
+    async with _client(args) as client:
+        async for event in client.watch(args.names or None, interval=args.interval):
+            now = datetime.now(UTC)
+            if out.json:
+                record = {
+                    "time": now,
+                    "name": event.name,
+                    "previous": event.previous,
+                    "current": event.current,
+                    "error": None if event.error is None else error_json(event.error),
+                    "changed_fields": list(event.changed_fields),
+                }
+                out.print(json.dumps(_JSON.unstructure(record)))
+            else:
+                out.print(describe_change(event, now))
+    return 0  # pragma: no cover - watch ends only by Ctrl-C
+
+
+async def cmd_emulator(args: argparse.Namespace, out: Output) -> int:
+    from ..emulator import Emulator
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with Emulator(host=args.host, port=args.port, latency=args.latency) as emulator:
+            if out.json:
+                out.print(json.dumps({"base_url": emulator.base_url}))
+            else:
+                out.print(f"IonQ API emulator (v0.3 and v0.4) listening on {emulator.base_url}")
+            await stop.wait()
+    except ValueError as exc:
+        raise Usage(str(exc)) from None
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Output], Coroutine[Any, Any, int]]] = {
+    "list": cmd_list,
+    "get": cmd_get,
+    "watch": cmd_watch,
+    "characterizations": cmd_characterizations,
+    "emulator": cmd_emulator,
+}

@@ -1,0 +1,149 @@
+"""Pure formatting for the command line: tables, durations, relative times and change lines.
+
+No I/O and no terminal here: every function takes values and returns text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from .._errors import APIStatusError, IonQError
+from .._models import Backend, BackendChange, BackendStatus, Characterization
+
+__all__ = [
+    "BACKEND_HEADERS",
+    "CHARACTERIZATION_HEADERS",
+    "STATUS_COLOURS",
+    "backend_rows",
+    "characterization_rows",
+    "describe_change",
+    "error_json",
+    "human_duration",
+    "relative",
+    "table",
+]
+
+# SGR colour codes by status text, for people's tables.
+STATUS_COLOURS: Mapping[str, str] = {
+    BackendStatus.AVAILABLE: "32",
+    BackendStatus.RUNNING: "32",
+    BackendStatus.RESERVED: "33",
+    BackendStatus.CALIBRATING: "33",
+    BackendStatus.UNAVAILABLE: "31",
+    BackendStatus.OFFLINE: "31",
+    BackendStatus.RETIRED: "2",
+}
+BACKEND_HEADERS = ("NAME", "STATUS", "QUBITS", "QUEUE", "UPDATED", "DEGRADED")
+CHARACTERIZATION_HEADERS = ("DATE", "ID", "1Q", "2Q", "SPAM", "T1 s", "T2 s", "PAIRS")
+
+
+def human_duration(value: timedelta | None) -> str:
+    """`3h 23m`, `19m 41s`, `12s`; `-` when unknown."""
+    if value is None:
+        return "-"
+    seconds = int(value.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes}m {secs}s"
+    return f"{secs}s"
+
+
+def relative(moment: datetime | None, now: datetime) -> str:
+    """`5 min ago`, `3 h ago`; `-` when unknown."""
+    if moment is None:
+        return "-"
+    seconds = (now - moment).total_seconds()
+    ahead = seconds < 0
+    seconds = abs(seconds)
+    if seconds < 60:
+        text = f"{int(seconds)} s"
+    elif seconds < 3600:
+        text = f"{int(seconds // 60)} min"
+    elif seconds < 86400:
+        text = f"{int(seconds // 3600)} h"
+    else:
+        text = f"{int(seconds // 86400)} d"
+    return f"in {text}" if ahead else f"{text} ago"
+
+
+def table(
+    headers: Sequence[str], rows: Iterable[Sequence[str]], colour: Mapping[int, Mapping[str, str]]
+) -> str:
+    """Left-aligned columns (numbers right-aligned); `colour[i]` maps cell text to an SGR code."""
+    rows = [list(r) for r in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    numeric = [all(r[i].replace(".", "").isdigit() or r[i] == "-" for r in rows) and rows
+               for i in range(len(headers))]  # fmt: skip
+    lines = []
+    for cells in [list(headers), *rows]:
+        out = []
+        for i, cell in enumerate(cells):
+            padded = cell.rjust(widths[i]) if numeric[i] else cell.ljust(widths[i])
+            code = colour.get(i, {}).get(cell) if cells is not headers else None
+            out.append(f"\x1b[{code}m{padded}\x1b[0m" if code else padded)
+        lines.append("  ".join(out).rstrip())
+    return "\n".join(lines)
+
+
+def backend_rows(backends: Iterable[Backend], now: datetime) -> list[list[str]]:
+    return [
+        [
+            b.name,
+            str(b.status),
+            "-" if b.qubits is None else str(b.qubits),
+            human_duration(b.queue_time),
+            relative(b.last_updated, now),
+            {True: "yes", False: "no", None: "-"}[b.degraded],
+        ]
+        for b in backends
+    ]
+
+
+def characterization_rows(items: Iterable[Characterization]) -> list[list[str]]:
+    rows = []
+    for c in items:
+        fid = {k: _fmt(s.value, ".4f") for k, s in c.fidelity.items()}
+        rows.append([c.date.strftime("%Y-%m-%d %H:%M") if c.date else "-", c.id,
+                     fid.get("1q", "-"), fid.get("2q", "-"), fid.get("spam", "-"),
+                     _fmt(c.timing.t1, "g"), _fmt(c.timing.t2, "g"),
+                     str(len(c.connectivity))])  # fmt: skip
+    return rows
+
+
+def error_json(error: IonQError) -> dict[str, Any]:
+    data: dict[str, Any] = {"type": type(error).__name__, "message": error.message}
+    if isinstance(error, APIStatusError):
+        data |= {"status_code": error.status_code, "request_id": error.request_id}
+    return data
+
+
+def describe_change(event: BackendChange, now: datetime) -> str:
+    """One `watch` line: a first sight, a change of fields, an error or a recovery."""
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if event.error is not None:
+        return f"{stamp}  {event.name}  ERROR  {event.error}"
+    current = event.current
+    assert current is not None
+    if event.previous is None:
+        qubits = "-" if current.qubits is None else current.qubits
+        return (f"{stamp}  {event.name}  {current.status}  qubits={qubits}  "
+                f"queue={human_duration(current.queue_time)}")  # fmt: skip
+    if not event.changed_fields:
+        return f"{stamp}  {event.name}  recovered  {current.status}"
+    parts = [
+        f"{name}: {getattr(event.previous, name)} -> {getattr(current, name)}"
+        for name in event.changed_fields
+    ]
+    return f"{stamp}  {event.name}  " + "; ".join(parts)
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)

@@ -1,0 +1,175 @@
+"""Build one API version's cattrs converter from its field tables (pure, no I/O).
+
+The walk over an object is shared by every version; what differs is the tables a profile gives.
+Every failure leaves as a `ResponseValidationError` whose problems keep their JSON paths.
+"""
+
+from __future__ import annotations
+
+import itertools
+import linecache
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+import cattrs
+
+from .._errors import ResponseValidationError
+from .._models import Backend, Characterization, CharacterizationPage, Timing
+from .dates import iso_z
+from .parse import Invalid, Table, each, fail, got, integer, walk
+
+__all__ = ["Tables", "build_converter"]
+
+
+@attrs.frozen
+class Tables:
+    """The wire format of one API version's objects."""
+
+    backend: Table
+    characterization: Table
+
+
+_PAGE = Table(
+    {"characterizations": ("characterizations", lambda v: v), "pages": ("pages", integer)}
+)
+
+
+def build_converter(api_version: str, tables: Tables, strict: bool) -> cattrs.Converter:
+    """A fresh converter that structures `api_version`'s JSON into the models."""
+
+    def backend_walk(obj: Any) -> Backend:
+        kwargs, extra = walk(obj, tables.backend, strict, "backend object")
+        return Backend(**kwargs, extra=extra, api_version=api_version)
+
+    backend = compile_backend(tables.backend, api_version, strict, backend_walk)
+
+    def characterization(obj: Any) -> Characterization:
+        kwargs, extra = walk(obj, tables.characterization, strict, "characterization object")
+        kwargs.setdefault("backend", None)
+        kwargs.setdefault("date", None)
+        if kwargs.get("timing") is None:
+            kwargs["timing"] = Timing()
+        if kwargs.get("fidelity") is None:
+            kwargs["fidelity"] = {}
+        if kwargs.get("connectivity") is None:
+            kwargs["connectivity"] = ()
+        return Characterization(**kwargs, extra=extra, api_version=api_version)
+
+    def backends(obj: Any) -> list[Backend]:
+        if type(obj) is not list:
+            fail("array of backends", obj)
+        return each(((f"[{i}]", item) for i, item in enumerate(obj)), backend)
+
+    def page(obj: Any) -> CharacterizationPage:
+        kwargs, _extra = walk(obj, _PAGE, strict, "object")
+        raw = kwargs.get("characterizations")
+        if raw is None:  # the live API sends `null` for a backend without data
+            return CharacterizationPage((), kwargs.get("pages"))
+        if type(raw) is not list:
+            raise Invalid([(".characterizations", f"expected array, got {got(raw)}")])
+        items = each(
+            ((f".characterizations[{i}]", item) for i, item in enumerate(raw)), characterization
+        )
+        return CharacterizationPage(tuple(items), kwargs.get("pages"))
+
+    converter = cattrs.Converter()
+    for cls, build in (
+        (Backend, backend),
+        (Characterization, characterization),
+        (CharacterizationPage, page),
+    ):
+        converter.register_structure_hook(cls, _hook(build))
+    # A parametrized generic is no class, so it is matched by predicate.
+    converter.register_structure_hook_func(lambda t: t == list[Backend], _hook(backends))
+    converter.register_unstructure_hook(datetime, iso_z)
+    return converter
+
+
+def _hook(build: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
+    def structure(obj: Any, _cls: Any) -> Any:
+        try:
+            return build(obj)
+        except Invalid as invalid:
+            raise ResponseValidationError(invalid.problems) from None
+
+    return structure
+
+
+# The generated Backend structurer
+
+
+_MISSING = object()
+_SERIAL = itertools.count(1)
+
+
+def _positional(model: type, value_of: Mapping[str, str]) -> list[str]:
+    """The arguments of `model(...)` in field order (a positional call is the cheapest)."""
+    arguments = []
+    for field in attrs.fields(model):
+        if field.name not in value_of and field.default is not None:
+            raise TypeError(f"{model.__name__}.{field.name} needs a value: its default is not None")
+        arguments.append(value_of.get(field.name, "None"))
+    return arguments
+
+
+def compile_backend(
+    table: Table, api_version: str, strict: bool, walk: Callable[[Any], Backend]
+) -> Callable[[Any], Backend]:
+    """Generate a straight-line structurer for Backend from `table`, as cattrs generates its own.
+
+    A backend is structured on every poll, and the generic walk spends most of its time on
+    per-key bookkeeping. The generated code takes the common case directly: every known key
+    read once, values already of their wire type taken as they are, parsers called for the rest.
+    Anything unusual (a parser's problem, a required key missing, an unknown key in strict
+    mode) goes to `walk`, which owns every message. tests/test_converters_fuzz.py checks that
+    both agree on any input. Its source is registered with `linecache`, so a traceback shows it.
+    """
+    names: dict[str, Any] = {"_MISSING": _MISSING, "_Invalid": Invalid, "Backend": Backend}
+    names["known"] = frozenset(table.plan)
+    body = [
+        "def structure(obj):",
+        "    if type(obj) is not dict:",
+        "        return walk(obj)",
+        "    get = obj.get",
+        "    seen = 0",
+        "    try:",
+    ]
+    value_of: dict[str, str] = {"api_version": repr(api_version), "extra": "extra"}
+    for i, (key, (attr, parse, as_is)) in enumerate(table.plan.items()):
+        names[f"parse{i}"], names[f"type{i}"] = parse, as_is
+        required = key in table.required
+        body += [
+            f"        v = get({key!r}, _MISSING)",
+            "        if v is _MISSING:",
+            "            return walk(obj)" if required else f"            v{i} = None",
+            "        else:",
+            "            seen += 1",
+            f"            if type(v) is type{i}:",
+            f"                v{i} = v",
+            "            elif v is None:",
+            "                return walk(obj)" if required else f"                v{i} = None",
+            "            else:",
+            f"                v{i} = parse{i}(v)",
+        ]
+        value_of[attr] = f"v{i}"
+    body += [
+        "    except _Invalid:",
+        "        return walk(obj)",
+        "    if len(obj) == seen:",
+        "        extra = {}",
+        "    elif strict:",
+        "        return walk(obj)",
+        "    else:",
+        "        extra = {k: v for k, v in obj.items() if k not in known}",
+        f"    return Backend({', '.join(_positional(Backend, value_of))})",
+    ]
+    names |= {"walk": walk, "strict": strict}
+    source = "\n".join(body) + "\n"
+    filename = f"<ionq_backends generated Backend structurer {api_version} #{next(_SERIAL)}>"
+    # As cattrs does for its generated code: a traceback through it shows these lines.
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), names)  # the source is built above from the table only
+    structure: Callable[[Any], Backend] = names["structure"]
+    return structure

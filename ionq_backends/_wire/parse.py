@@ -1,0 +1,301 @@
+"""Leaf parsers and the table walk shared by every API version (pure, no I/O).
+
+A parser takes one JSON value and returns its Python value or raises `Invalid` with the problems
+found, each a (path relative to the value, message) pair. Problems are collected, never raised one
+at a time, so an error lists all of them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from itertools import repeat
+from typing import Any, NoReturn, TypeVar
+
+import attrs
+
+from .._models import BackendStatus, FidelityStat, Timing
+
+__all__ = [
+    "Invalid",
+    "Parser",
+    "Problems",
+    "Table",
+    "boolean",
+    "each",
+    "epoch",
+    "fidelity",
+    "integer",
+    "iso",
+    "key",
+    "number",
+    "pairs",
+    "status",
+    "string",
+    "strings",
+    "timing",
+    "walk",
+]
+
+Problems = list[tuple[str, str]]  # (path relative to the value, message)
+T = TypeVar("T")
+Parser = Callable[[Any], Any]
+
+
+class Invalid(Exception):
+    """Problems found in one value, with paths relative to it."""
+
+    def __init__(self, problems: Problems) -> None:
+        super().__init__(problems)
+        self.problems = problems
+
+
+def got(value: Any) -> str:
+    """A short JSON rendering of `value` for a message."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def mismatch(expected: str, value: Any) -> tuple[str, str]:
+    """The problem of a whole value that is not what was expected."""
+    return "", f"expected {expected}, got {got(value)}"
+
+
+def fail(expected: str, value: Any) -> NoReturn:
+    raise Invalid([mismatch(expected, value)])
+
+
+def key(name: str) -> str:
+    """The path step for an object key: `.name`, or `["odd key"]`."""
+    return f".{name}" if name.isidentifier() else f"[{json.dumps(name)}]"
+
+
+def each(items: Iterable[tuple[str, Any]], parse: Callable[[Any], T]) -> list[T]:
+    """Parse every `(path, value)`, collecting every item's problems under its path."""
+    parsed: list[T] = []
+    problems: Problems = []
+    for path, value in items:
+        try:
+            parsed.append(parse(value))
+        except Invalid as invalid:
+            problems.extend((path + sub, message) for sub, message in invalid.problems)
+    if problems:
+        raise Invalid(problems)
+    return parsed
+
+
+# Leaf parsers. `type(v) is int` on purpose: JSON booleans are not numbers.
+
+
+def number(value: Any) -> float:
+    if type(value) is float or type(value) is int:
+        return float(value)
+    fail("number", value)
+
+
+def integer(value: Any) -> int:
+    if type(value) is int:
+        return value
+    if type(value) is float and value.is_integer():
+        return int(value)
+    fail("integer", value)
+
+
+def boolean(value: Any) -> bool:
+    if type(value) is bool:
+        return value
+    fail("boolean", value)
+
+
+def string(value: Any) -> str:
+    if type(value) is str:
+        return value
+    fail("string", value)
+
+
+def strings(value: Any) -> tuple[str, ...]:
+    if type(value) is not list:
+        fail("array of strings", value)
+    if not all(map(isinstance, value, repeat(str))):  # a C-level loop: gate lists are long
+        raise Invalid(
+            [(f"[{i}]", f"expected string, got {got(v)}") for i, v in enumerate(value)
+             if type(v) is not str]
+        )  # fmt: skip
+    return tuple(value)
+
+
+def epoch(value: Any) -> datetime:
+    if (type(value) is int or type(value) is float) and math.isfinite(value):
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            pass
+    fail("epoch seconds", value)
+
+
+def iso(value: Any) -> datetime:
+    if type(value) is str:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            # The API ends its datetimes in "Z"; a naive one is read as UTC, not local time.
+            if parsed.tzinfo is UTC:
+                return parsed
+            if parsed.tzinfo is None:
+                return parsed.replace(tzinfo=UTC)
+            return parsed.astimezone(UTC)
+    fail("ISO-8601 datetime", value)
+
+
+def id_from_url(value: Any) -> str:
+    """v0.3 links a characterization as `/characterizations/<uuid>`: keep the id."""
+    if type(value) is str:
+        tail = value.rstrip("/").rpartition("/")[2]
+        if tail:
+            return tail
+    fail("characterization URL", value)
+
+
+# Leaf parsers and the wire type each returns unchanged (see Table.plan).
+AS_IS: dict[Parser, type] = {string: str, number: float, integer: int, boolean: bool}
+
+
+def pairs(value: Any) -> tuple[tuple[int, int], ...]:
+    if type(value) is not list:
+        fail("array of qubit pairs", value)
+    found: list[tuple[int, int]] = []
+    problems: Problems = []
+    for i, pair in enumerate(value):
+        if type(pair) is list and len(pair) == 2 and type(pair[0]) is int and type(pair[1]) is int:
+            found.append((pair[0], pair[1]))
+        else:
+            problems.append((f"[{i}]", f"expected pair of qubit indices, got {got(pair)}"))
+    if problems:
+        raise Invalid(problems)
+    return tuple(found)
+
+
+def status(strict: bool) -> Parser:
+    known = {member.value: member for member in BackendStatus}
+
+    def parse(value: Any) -> BackendStatus | str:
+        if type(value) is not str:
+            fail("string", value)
+        member = known.get(value)
+        if member is not None:
+            return member
+        if strict:
+            raise Invalid([("", f"unknown status {got(value)}")])
+        return value
+
+    return parse
+
+
+@attrs.frozen
+class Table:
+    """How the wire keys of one object map to a model's fields."""
+
+    fields: Mapping[str, tuple[str, Parser]]
+    required: frozenset[str] = frozenset()
+    # Derived once: (attribute, parser, wire type the parser would return unchanged). A value of
+    # exactly that type is taken without a call; the hot path of every poll goes through here.
+    plan: Mapping[str, tuple[str, Parser, type | None]] = attrs.field(init=False)
+
+    @plan.default
+    def _plan(self) -> Mapping[str, tuple[str, Parser, type | None]]:
+        return {k: (attr, parse, AS_IS.get(parse)) for k, (attr, parse) in self.fields.items()}
+
+
+def walk(obj: Any, table: Table, strict: bool, what: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Parse `obj` by `table`: return (model keyword arguments, unknown keys)."""
+    if type(obj) is not dict:
+        fail(what, obj)
+    kwargs: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    problems: Problems = []
+    plan = table.plan
+    for name, value in obj.items():
+        spec = plan.get(name)
+        if spec is None:
+            if strict:
+                problems.append((key(name), "unknown field"))
+            else:
+                extra[name] = value
+            continue
+        attr, parse, as_is = spec
+        if type(value) is as_is:
+            kwargs[attr] = value
+            continue
+        if value is None and name not in table.required:
+            kwargs[attr] = None  # the live API sends null where its spec promises a value
+            continue
+        try:
+            kwargs[attr] = parse(value)
+        except Invalid as invalid:
+            problems.extend((key(name) + sub, message) for sub, message in invalid.problems)
+    for name in table.required:
+        if name not in obj:
+            problems.append((key(name), "required field missing"))
+    if problems:
+        raise Invalid(problems)
+    return kwargs, extra
+
+
+def fidelity(statistic: str, strict: bool) -> Parser:
+    """`{"1q": {statistic: x, "stderr": y}, ...}`; the other statistic is read when it is alone."""
+    other = "median" if statistic == "mean" else "mean"
+
+    def parse_stat(value: Any) -> FidelityStat:
+        if type(value) is not dict:
+            fail("object", value)
+        problems: Problems = []
+        if strict:
+            problems.extend(
+                (key(k), "unknown field") for k in value if k not in (statistic, other, "stderr")
+            )
+        used = statistic if statistic in value or other not in value else other
+        parsed: dict[str, float | None] = {}
+        for name in (used, "stderr"):
+            raw = value.get(name)
+            try:
+                parsed[name] = None if raw is None else number(raw)
+            except Invalid as invalid:
+                problems.extend((key(name) + sub, m) for sub, m in invalid.problems)
+        if problems:
+            raise Invalid(problems)
+        return FidelityStat(value=parsed[used], stderr=parsed["stderr"], statistic=used)
+
+    def parse(value: Any) -> dict[str, FidelityStat]:
+        if type(value) is not dict:
+            fail("object", value)
+        names = [name for name, stat in value.items() if stat is not None]
+        return dict(zip(names, each(((key(k), value[k]) for k in names), parse_stat), strict=True))
+
+    return parse
+
+
+TIMING = Table(
+    {
+        "t1": ("t1", number),
+        "t2": ("t2", number),
+        "1q": ("one_qubit", number),
+        "2q": ("two_qubit", number),
+        "readout": ("readout", number),
+        "reset": ("reset", number),
+    }
+)
+
+
+def timing(strict: bool) -> Parser:
+    def parse(value: Any) -> Timing:
+        kwargs, extra = walk(value, TIMING, strict, "object")
+        return Timing(**kwargs, extra=extra)
+
+    return parse

@@ -1,0 +1,115 @@
+"""One answer in, data or a typed error out: `decipher_response(status, headers, body)` (pure).
+
+As gidgethub's `sansio.decipher_response`: every status mapping and error-body parse is a function
+of (status, headers, body), tested on canned samples. The transport only does the I/O around it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from .._constants import ERROR_BODY_KEEP
+from .._errors import APIStatusError, ResponseValidationError, error_for_status
+from .._retry import parse_retry_after
+
+__all__ = ["decipher_response", "decode_json", "parse_error_body"]
+
+
+def decipher_response(status: int, headers: Mapping[str, str], body: bytes) -> Any:
+    """The JSON of a 2xx answer; any other status raises its `APIStatusError`.
+
+    A 2xx body that is empty or not JSON raises `ResponseValidationError`. Errors carry the
+    request id; the caller adds the method and path.
+    """
+    request_id = headers.get("x-request-id")
+    if 200 <= status < 300:
+        try:
+            return decode_json(body)
+        except ResponseValidationError as error:
+            error.request_id = request_id
+            raise
+    raise status_error(status, headers, body)
+
+
+def status_error(status: int, headers: Mapping[str, str], body: bytes) -> APIStatusError:
+    """The typed error for an error answer, with its message, type, body and Retry-After."""
+    message, error_type, kept = parse_error_body(status, body)
+    return error_for_status(status)(
+        message,
+        status_code=status,
+        error_type=error_type,
+        request_id=headers.get("x-request-id"),
+        body=kept,
+        retry_after=parse_retry_after(headers),
+    )
+
+
+def decode_json(body: bytes) -> Any:
+    """Decode a 2xx body, or raise `ResponseValidationError` saying why it is not JSON."""
+    if not body or body.isspace():
+        problem = "empty body, expected JSON"
+    else:
+        try:
+            return json.loads(body)
+        except (ValueError, RecursionError) as exc:
+            problem = f"invalid JSON ({type(exc).__name__}: {str(exc)[:80]})"
+    raise ResponseValidationError([("", problem)])
+
+
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_SPACE = re.compile(r"\s+")
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown status"
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def parse_error_body(status: int, body: bytes) -> tuple[str, str | None, Any]:
+    """Read an error body in any shape IonQ or its proxies send.
+
+    Returns `(message, error_type, kept_body)`. Shapes: `{error, message, statusCode}` (400 may add
+    `validation`), legacy `{error: {type, message}}`, `{code, message}`, HTML, other text, nothing.
+    """
+    if not body.strip():
+        return _reason(status), None, None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return _parse_text(status, body)
+    if not isinstance(data, dict):
+        return _reason(status), None, data
+    error = data.get("error")
+    if isinstance(error, dict):  # legacy {"error": {"type": ..., "message": ...}}
+        message = _text(error.get("message")) or _reason(status)
+        return message, _text(error.get("type")), data
+    message = _text(data.get("message")) or _text(error) or _reason(status)
+    error_type = _text(error)
+    if error_type is None and data.get("code") is not None:
+        error_type = str(data["code"])
+    validation = data.get("validation")
+    if validation:
+        message = f"{message} (validation: {json.dumps(validation, sort_keys=True)})"
+    return message, error_type, data
+
+
+def _parse_text(status: int, body: bytes) -> tuple[str, str | None, Any]:
+    kept = body[:ERROR_BODY_KEEP].decode("utf-8", "replace")
+    title = _TITLE.search(body)
+    if title:
+        text = _SPACE.sub(" ", title.group(1).decode("utf-8", "replace")).strip()
+        return text or _reason(status), None, kept
+    if body.lstrip()[:1] == b"<":
+        return _reason(status), None, kept
+    first = _SPACE.sub(" ", kept).strip()[:200]
+    return first or _reason(status), None, kept

@@ -1,0 +1,66 @@
+"""IonQ API v0.3: epoch-second datetimes, `characterization_url` links, `mean` fidelities, and no
+single-backend path (one backend is picked from the list)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+import cattrs
+
+from .._errors import ResponseValidationError
+from .._models import Characterization
+from .dates import epoch_millis
+from .parse import Parser, epoch, id_from_url, mismatch
+from .profile import Profile, Request
+
+__all__ = ["PROFILE", "V03"]
+
+
+class V03(Profile):
+    version = "v0.3"
+    statistic = "mean"
+    verbose_status = True
+    latest_absent_statuses = frozenset({404})  # `current` of a backend never characterized
+
+    @property
+    def datetime_parser(self) -> Parser:
+        return epoch
+
+    def backend_fields(self, strict: bool) -> dict[str, tuple[str, Parser]]:
+        fields = super().backend_fields(strict)
+        fields["characterization_url"] = ("characterization_id", id_from_url)
+        return fields
+
+    def backend(self, quoted: str, *, verbose: bool = False) -> Request:
+        return self.list_backends(verbose=verbose)
+
+    def select_backend(self, data: Any, name: str) -> tuple[str, Any]:
+        if type(data) is not list:
+            raise ResponseValidationError([mismatch("array of backends", data)])
+        for index, item in enumerate(data):
+            if type(item) is dict and item.get("backend") == name:
+                return f"[{index}]", item
+        raise self.not_listed(name)
+
+    def characterization(self, quoted_backend: str, quoted_id: str) -> Request:
+        return Request(f"characterizations/{quoted_id}")
+
+    def characterizations(self, quoted_backend: str, params: Mapping[str, str]) -> Request:
+        return Request(f"characterizations/backends/{quoted_backend}", tuple(params.items()))
+
+    def latest_characterization(self, quoted_backend: str) -> Request:
+        return Request(f"characterizations/backends/{quoted_backend}/current")
+
+    def latest_from(self, data: Any, converter: cattrs.Converter) -> Characterization | None:
+        if data is None or data == [] or data == {}:
+            return None
+        found: Characterization = converter.structure(data, Characterization)
+        return found
+
+    def encode_when(self, value: date | datetime) -> str:
+        return epoch_millis(value)
+
+
+PROFILE = V03()

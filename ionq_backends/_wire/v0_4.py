@@ -1,0 +1,61 @@
+"""IonQ API v0.4: ISO-8601 datetimes, `characterization_id` links, `median` fidelities, a path
+per backend, and the newest characterization as the first item of a one-item page."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+import cattrs
+
+from .._models import Characterization
+from .dates import iso_z
+from .parse import Parser, iso, number, string, strings
+from .profile import Profile, Request
+
+__all__ = ["PROFILE", "V04"]
+
+
+class V04(Profile):
+    version = "v0.4"
+    statistic = "median"
+
+    @property
+    def datetime_parser(self) -> Parser:
+        return iso
+
+    def backend_fields(self, strict: bool) -> dict[str, tuple[str, Parser]]:
+        return super().backend_fields(strict) | {
+            "characterization_id": ("characterization_id", string),
+            "kw": ("kw", number),
+            "location": ("location", string),
+            "supported_gates": ("supported_gates", strings),
+            "supported_native_gates": ("supported_native_gates", strings),
+            "supported_error_mitigations": ("supported_error_mitigations", strings),
+        }
+
+    def backend(self, quoted: str, *, verbose: bool = False) -> Request:
+        return Request(f"backends/{quoted}")
+
+    def select_backend(self, data: Any, name: str) -> tuple[str, Any]:
+        return "", data
+
+    def characterization(self, quoted_backend: str, quoted_id: str) -> Request:
+        return Request(f"backends/{quoted_backend}/characterizations/{quoted_id}")
+
+    def characterizations(self, quoted_backend: str, params: Mapping[str, str]) -> Request:
+        return Request(f"backends/{quoted_backend}/characterizations", tuple(params.items()))
+
+    def latest_characterization(self, quoted_backend: str) -> Request:
+        return self.characterizations(quoted_backend, {"limit": "1", "page": "1"})
+
+    def latest_from(self, data: Any, converter: cattrs.Converter) -> Characterization | None:
+        return self.first_of_page(data, converter)
+
+    def encode_when(self, value: date | datetime) -> str:
+        # A date stays a date (the API filters by day); a datetime is written in UTC.
+        return iso_z(value) if isinstance(value, datetime) else value.isoformat()
+
+
+PROFILE = V04()

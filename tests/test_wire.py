@@ -1,0 +1,283 @@
+"""The pure wire layer: profiles, `decipher_response`, structured problems, the error boundary."""
+
+from __future__ import annotations
+
+import linecache
+import pickle
+import re
+import traceback
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from multidict import CIMultiDict
+
+from ionq_backends import (
+    APIStatusError,
+    AuthenticationError,
+    Backend,
+    IonQClient,
+    IonQError,
+    NotFoundError,
+    RateLimitError,
+    ResponseValidationError,
+    ServerError,
+)
+from ionq_backends._cli import parser
+from ionq_backends._cli.format import backend_rows, describe_change, human_duration, table
+from ionq_backends._models import BackendChange
+from ionq_backends._wire import PROFILES, Request, decipher_response, make_converter, profile_for
+from ionq_backends._wire.converter import compile_backend
+from ionq_backends._wire.parse import Table, string
+from ionq_backends.emulator import Emulator
+from ionq_backends.emulator._versions import RENDERINGS
+
+PACKAGE = Path(__file__).parent.parent / "ionq_backends"
+
+
+def test_every_profile_has_an_emulator_rendering() -> None:
+    assert set(PROFILES) == set(RENDERINGS) == {"v0.3", "v0.4"}
+    for version, profile in PROFILES.items():
+        assert profile.version == version
+        assert profile_for(version) is profile
+
+
+def test_no_version_branch_outside_the_wire_layer() -> None:
+    branch = re.compile(r"""api_version\s*[!=]=|==\s*["']v0\.\d["']""")
+    offenders = [
+        f"{path.relative_to(PACKAGE)}:{number}"
+        for path in PACKAGE.rglob("*.py")
+        if "_wire" not in path.parts
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if branch.search(line)
+    ]
+    assert offenders == []
+
+
+def test_unknown_version_is_a_value_error_naming_the_known_ones() -> None:
+    with pytest.raises(ValueError, match=r"v0\.3, v0\.4"):
+        profile_for("v0.9")
+    with pytest.raises(ValueError, match="unknown api_version"):
+        IonQClient(api_version="v0.2")
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        ("v0.3", ["backends", "characterizations/abc", "characterizations/backends/q.x/current"]),
+        ("v0.4", ["backends/q.x", "backends/q.x/characterizations/abc",
+                  "backends/q.x/characterizations"]),
+    ],
+)  # fmt: skip
+def test_profiles_build_their_versions_paths(version: str, expected: list[str]) -> None:
+    profile = PROFILES[version]
+    paths = [
+        profile.backend("q.x").path,
+        profile.characterization("q.x", "abc").path,
+        profile.latest_characterization("q.x").path,
+    ]
+    assert paths == expected
+
+
+def test_dates_are_encoded_per_version() -> None:
+    moment = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+    assert PROFILES["v0.3"].encode_when(moment) == "1772368200000"
+    assert PROFILES["v0.3"].encode_when(date(2026, 3, 1)) == "1772323200000"
+    assert PROFILES["v0.4"].encode_when(moment) == "2026-03-01T12:30:00Z"
+    assert PROFILES["v0.4"].encode_when(date(2026, 3, 1)) == "2026-03-01"
+
+
+def test_v03_picks_one_backend_from_the_list_and_says_where() -> None:
+    profile = PROFILES["v0.3"]
+    data = [{"backend": "a"}, {"backend": "b", "status": "available"}]
+    assert profile.select_backend(data, "b") == ("[1]", data[1])
+    with pytest.raises(NotFoundError, match="'c' is not in the backends list"):
+        profile.select_backend(data, "c")
+    with pytest.raises(ResponseValidationError) as caught:
+        profile.select_backend({"not": "a list"}, "a")
+    assert caught.value.problems == (("", 'expected array of backends, got {"not": "a list"}'),)
+
+
+def test_v04_answers_one_backend_by_its_own_path() -> None:
+    assert PROFILES["v0.4"].select_backend({"backend": "a"}, "a") == ("", {"backend": "a"})
+    assert PROFILES["v0.4"].backend("a") != PROFILES["v0.4"].backend("b")
+    # v0.3's names share one request, so a fan-out sends it once.
+    assert PROFILES["v0.3"].backend("a") == PROFILES["v0.3"].backend("b") == Request("backends")
+
+
+# decipher_response: canned answers in, data or typed errors out
+
+
+def test_decipher_returns_the_json_of_a_2xx() -> None:
+    assert decipher_response(200, {}, b'[{"backend": "a"}]') == [{"backend": "a"}]
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [(b"", "empty body, expected JSON"), (b"<html>", "invalid JSON (JSONDecodeError: ")],
+)
+def test_decipher_refuses_a_2xx_that_is_not_json(body: bytes, problem: str) -> None:
+    with pytest.raises(ResponseValidationError) as caught:
+        decipher_response(200, {"x-request-id": "r-1"}, body)
+    ((where, message),) = caught.value.problems
+    assert where == ""
+    assert message.startswith(problem)
+    assert caught.value.request_id == "r-1"
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "body", "cls", "message"),
+    [
+        (401, {}, b'{"error":"Unauthorized","message":"bad key","statusCode":401}',
+         AuthenticationError, "bad key"),
+        (429, {"Retry-After": "7"}, b"", RateLimitError, "Too Many Requests"),
+        (502, {}, b"<html><title>502 Bad Gateway</title></html>", ServerError, "502 Bad Gateway"),
+        (418, {}, b'{"code": 7, "message": "teapot"}', APIStatusError, "teapot"),
+    ],
+)  # fmt: skip
+def test_decipher_raises_the_typed_error_of_a_status(
+    status: int, headers: dict[str, str], body: bytes, cls: type[APIStatusError], message: str
+) -> None:
+    with pytest.raises(APIStatusError) as caught:
+        decipher_response(status, CIMultiDict({**headers, "X-Request-Id": "r-2"}), body)
+    error = caught.value
+    assert type(error) is cls
+    assert (error.status_code, error.message, error.request_id) == (status, message, "r-2")
+    assert error.retry_after == (7.0 if status == 429 else None)
+
+
+# Structured validation problems
+
+
+def test_problems_stay_pairs_until_rendered() -> None:
+    with pytest.raises(ResponseValidationError) as caught:
+        make_converter("v0.4").structure([{"backend": "a", "status": 3}], list[Backend])
+    error = caught.value
+    assert error.problems == (("[0].status", "expected string, got 3"),)
+    assert error.errors == ("$[0].status: expected string, got 3",)
+    moved = error.under(".items")
+    assert moved.problems == ((".items[0].status", "expected string, got 3"),)
+    assert pickle.loads(pickle.dumps(moved)).problems == moved.problems
+
+
+def test_context_is_attached_once_and_never_overwritten() -> None:
+    error = ResponseValidationError([("", "x")], request_id="first")
+    placed = error.with_context(method="GET", path="/v0.4/backends", request_id="second")
+    assert (placed.method, placed.path, placed.request_id) == ("GET", "/v0.4/backends", "first")
+    assert error.path is None  # a copy: the original is untouched
+
+
+async def test_v03_item_problems_name_their_index_in_the_list() -> None:
+    async with Emulator() as emulator:
+        emulator.set_backend("qpu.aria-2", qubits="many")
+        async with IonQClient(base_url=emulator.base_url, api_version="v0.3") as client:
+            snapshot = await client.get_backends(["qpu.aria-1", "qpu.aria-2"])
+    assert list(snapshot) == ["qpu.aria-1"]
+    error = snapshot.errors["qpu.aria-2"]
+    assert isinstance(error, ResponseValidationError)
+    assert error.problems == (("[1].qubits", 'expected integer, got "many"'),)
+    assert error.path == "/v0.3/backends"
+    assert error.request_id and error.request_id.startswith("emu-")
+    assert len([r for r in emulator.requests if r.path == "/v0.3/backends"]) == 1
+
+
+# The error boundary
+
+
+async def test_a_closed_client_raises_one_runtime_error_not_one_per_backend() -> None:
+    async with Emulator() as emulator:
+        client = IonQClient(base_url=emulator.base_url)
+        await client.close()
+        with pytest.raises(RuntimeError, match="closed"):
+            await client.get_backends()
+        with pytest.raises(RuntimeError, match="closed"):
+            await client.list_backends()
+        assert list(emulator.requests) == []
+
+
+@pytest.mark.parametrize("name", [None, 3, b"qpu.aria-1"])
+async def test_a_name_that_is_not_a_str_is_a_type_error_before_any_request(name: Any) -> None:
+    async with Emulator() as emulator, IonQClient(base_url=emulator.base_url) as client:
+        with pytest.raises(TypeError, match="must be a str"):
+            await client.get_backend(name)
+        with pytest.raises(TypeError, match="must be a str"):
+            await client.get_backends(["qpu.aria-1", name])
+        assert list(emulator.requests) == []
+
+
+async def test_a_parser_surprise_becomes_a_validation_error_naming_the_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with Emulator() as emulator, IonQClient(base_url=emulator.base_url) as client:
+
+        class Exploding:
+            def structure(self, data: Any, cls: Any) -> Any:
+                raise OverflowError("int too large to convert")
+
+        monkeypatch.setattr(client, "_converter", Exploding())
+        with pytest.raises(ResponseValidationError) as caught:
+            await client.list_backends()
+        snapshot = await client.get_backends(["qpu.aria-1"])
+    error = caught.value
+    assert error.problems == (("", "unreadable body (OverflowError: int too large to convert)"),)
+    assert error.path == "/v0.4/backends"
+    assert isinstance(snapshot.errors["qpu.aria-1"], IonQError)
+
+
+# The generated structurer shows its source in a traceback
+
+
+def test_the_generated_structurer_source_is_in_linecache() -> None:
+    def broken(value: Any) -> Any:
+        raise KeyError("boom")
+
+    table = Table({"backend": ("name", string), "status": ("status", broken)})
+    structure = compile_backend(table, "v0.4", False, lambda obj: None)  # type: ignore[arg-type]
+    with pytest.raises(KeyError) as caught:
+        structure({"backend": "a", "status": 1})
+    frames = traceback.extract_tb(caught.value.__traceback__)
+    generated = [f for f in frames if f.filename.startswith("<ionq_backends generated")]
+    assert generated, [f.filename for f in frames]
+    assert "parse1(v)" in linecache.getline(generated[0].filename, generated[0].lineno or 0)
+    assert generated[0].line and "parse1(v)" in generated[0].line
+
+
+# The CLI: per-command options and pure formatters
+
+
+def _help(*command: str) -> str:
+    top = parser()
+    with pytest.raises(SystemExit):
+        top.parse_args([*command, "--help"])
+    return ""
+
+
+def test_each_command_offers_only_its_own_options(capsys: pytest.CaptureFixture[str]) -> None:
+    _help("emulator")
+    emulator_help = capsys.readouterr().out
+    for option in ("--api-version", "--base-url", "--emulator", "--timeout"):
+        assert option not in emulator_help
+    assert "--port" in emulator_help
+    _help("list")
+    list_help = capsys.readouterr().out
+    for option in ("--api-version", "--base-url", "--emulator", "--timeout", "--json"):
+        assert option in list_help
+    assert "--port" not in list_help
+
+
+def test_formatters_are_pure_text() -> None:
+    from datetime import timedelta
+
+    now = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    backend = Backend("qpu.a", "available", "v0.4", qubits=25, average_queue_time=1_181_215.0,
+                      last_updated=now - timedelta(minutes=3), degraded=False)  # fmt: skip
+    assert backend_rows([backend], now) == [
+        ["qpu.a", "available", "25", "19m 41s", "3 min ago", "no"]
+    ]
+    assert human_duration(timedelta(hours=3, minutes=23)) == "3h 23m"
+    text = table(("NAME", "N"), [["a", "5"], ["bbb", "10"]], {})
+    assert text.splitlines() == ["NAME   N", "a      5", "bbb   10"]
+    changed = Backend("qpu.a", "unavailable", "v0.4", qubits=25)
+    line = describe_change(BackendChange("qpu.a", backend, changed, None, ("status",)), now)
+    assert line == "2026-01-01T12:00:00Z  qpu.a  status: available -> unavailable"
