@@ -12,6 +12,7 @@ from typing import Any, Self, TypeVar
 
 import aiohttp
 
+from . import _params
 from ._constants import (
     DEFAULT_API_VERSION,
     DEFAULT_BASE_URL,
@@ -36,7 +37,7 @@ from ._models import (
     CharacterizationPage,
 )
 from ._retry import RetryPolicy, jittered
-from ._transport import Reply, Sleep, Transport, client_timeout, in_context
+from ._transport import Reply, Sleep, Transport, client_timeout
 from ._urls import check_base_url, segment
 from ._watch import Watcher
 from ._wire import Request, profile_for
@@ -82,12 +83,17 @@ class IonQClient:
         self._converter = self._profile.converter(strict=strict)
         self._random = random or _random.random
         self._sleep = sleep
+        key = _params.api_key(api_key if api_key is not None else os.environ.get(ENV_API_KEY))
+        policy = RetryPolicy(
+            max_retries=_params.integer("max_retries", max_retries, low=0),
+            retry_after_cap=_params.finite("retry_after_cap", retry_after_cap, inclusive=True),
+        )
         self._transport = Transport(
             root=root / self.api_version,
-            api_key=api_key if api_key is not None else os.environ.get(ENV_API_KEY) or None,
+            api_key=key,
             timeout=client_timeout(timeout),
-            policy=RetryPolicy(max_retries=max_retries, retry_after_cap=retry_after_cap),
-            max_concurrency=max_concurrency,
+            policy=policy,
+            max_concurrency=_params.integer("max_concurrency", max_concurrency, low=1),
             session=session,
             sleep=sleep,
             random=self._random,
@@ -163,9 +169,8 @@ class IonQClient:
         alone make no event. An error yields once when it starts or changes, and recovery yields an
         event whose `previous` is the last good value. Only cancellation or `aclose()` ends it.
         """
-        if not interval > 0:
-            raise ValueError(f"interval must be positive, got {interval!r}")
-        if not 0.0 <= jitter < 1.0:
+        _params.finite("interval", interval)
+        if not 0.0 <= _params.finite("jitter", jitter, inclusive=True) < 1.0:
             raise ValueError(f"jitter must be in [0, 1), got {jitter!r}")
         wanted = self._names(names)
         return self._watch(wanted, interval, jitter, Watcher(frozenset(ignore)))
@@ -220,8 +225,7 @@ class IonQClient:
         It stops on the first page shorter than `page_size`; the API's `pages` count is advisory
         and never trusted to stop or to continue.
         """
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_size must be 1 to {MAX_PAGE_SIZE}, got {page_size!r}")
+        _params.integer("page_size", page_size, low=1, high=MAX_PAGE_SIZE)
         quoted = segment(backend, "backend name")
         params = {"limit": str(page_size)}
         for key, value in (("start", start), ("end", end)):
@@ -233,21 +237,21 @@ class IonQClient:
         self, quoted: str, params: dict[str, str], page_size: int
     ) -> AsyncGenerator[Characterization, None]:
         number = 1
-        previous: tuple[str, ...] = ()
+        seen: dict[tuple[str, ...], int] = {}  # each full page's ids, and its number
         structure: Callable[[Any], CharacterizationPage] = self._structurer(CharacterizationPage)
         while True:
             request = self._profile.characterizations(quoted, {**params, "page": str(number)})
             reply = await self._transport.get(request)
             page: CharacterizationPage = reply.parse(structure)
             ids = tuple(c.id for c in page.characterizations)
-            if ids and ids == previous:
-                problem = (".characterizations", f"page {number} repeats page {number - 1}")
-                raise in_context(ResponseValidationError([problem]), reply.path, reply.request_id)
+            if ids in seen:  # a server that ignores `page` would make this endless
+                problem = (".characterizations", f"page {number} repeats page {seen[ids]}")
+                raise reply.fail(ResponseValidationError([problem]))
             for item in page.characterizations:
                 yield item
             if len(ids) < page_size:
                 return
-            previous = ids
+            seen[ids] = number
             number += 1
 
     async def characterization_of(self, backend: Backend | str) -> Characterization | None:

@@ -35,8 +35,10 @@ MAX_REDIRECTS: Final = 3
 # Parsed request URLs kept per client (a poller asks for the same few paths; the cache is emptied
 # when full, so a caller asking for ever new names cannot grow it without bound).
 URL_CACHE_SIZE: Final = 1024
-# How much of a non-JSON error body an exception keeps.
+# How much of a non-JSON error body an exception keeps, and how deeply nested a JSON error body
+# may be before it is kept as text instead.
 ERROR_BODY_KEEP: Final = 2048
+MAX_ERROR_BODY_DEPTH: Final = 32
 
 # Characterizations.
 MAX_PAGE_SIZE: Final = 10

@@ -85,7 +85,10 @@ class Backend:
         """`average_queue_time` as a duration, read as milliseconds (IonQ leaves it unsaid)."""
         if self.average_queue_time is None:
             return None
-        return timedelta(milliseconds=self.average_queue_time)
+        try:
+            return timedelta(milliseconds=self.average_queue_time)
+        except (OverflowError, ValueError):  # a value built by hand past timedelta's range, or NaN
+            return None
 
     @property
     def is_available(self) -> bool:

@@ -94,19 +94,18 @@ def parse_retry_after(headers: Mapping[str, str], now: datetime | None = None) -
             value = float(millis)
         except ValueError:
             value = -1.0
-        if value >= 0.0 and value == value:  # not NaN
+        if value >= 0.0 and value == value:  # not NaN; inf stays inf, past any cap
             return value / 1000.0
     raw = headers.get("retry-after")
     if raw is None:
         return None
     raw = raw.strip()
-    if raw.isdigit():  # delay-seconds is 1*DIGIT: "-5" and "1.5" are not
+    if raw.isascii() and raw.isdigit():  # delay-seconds is 1*DIGIT: "-5", "1.5" and "²" are not
         return float(raw)
     try:
         when = parsedate_to_datetime(raw)
-    except (TypeError, ValueError, IndexError):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    now = now or datetime.now(UTC)
-    return max(0.0, (when - now).total_seconds())

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from time import monotonic
 from typing import Any, NamedTuple, TypeVar
@@ -31,6 +33,7 @@ from ._errors import (
 )
 from ._logging import logger
 from ._retry import RetryPolicy
+from ._scrub import Scrubber
 from ._urls import same_origin
 from ._wire import Request, decipher_response
 
@@ -54,8 +57,10 @@ def client_timeout(timeout: float | aiohttp.ClientTimeout) -> aiohttp.ClientTime
     """`T` seconds means total=T, connect=min(10, T), sock_read=T; a ClientTimeout passes as is."""
     if isinstance(timeout, aiohttp.ClientTimeout):
         return timeout
-    if timeout <= 0:
-        raise ValueError(f"timeout must be positive, got {timeout!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise TypeError(f"timeout must be seconds or a ClientTimeout, got {type(timeout).__name__}")
+    if not (timeout > 0 and math.isfinite(timeout)):
+        raise ValueError(f"timeout must be a finite number of seconds > 0, got {timeout!r}")
     return aiohttp.ClientTimeout(
         total=timeout, connect=min(MAX_CONNECT_TIMEOUT, timeout), sock_read=timeout
     )
@@ -71,23 +76,30 @@ class Reply(NamedTuple):
     headers: Mapping[str, str]
     attempts: int
     elapsed: float
+    scrubber: Scrubber
 
     def parse(self, parse: Callable[[Any], T]) -> T:
         """`parse(self.data)`; whatever it raises about the body names this request."""
         try:
             return parse(self.data)
         except IonQError as error:
-            raise in_context(error, self.path, self.request_id) from None
+            raise self.fail(error) from None
         except (ValueError, TypeError, ArithmeticError, RecursionError, LookupError) as exc:
             # A body no parser foresaw is still the server's doing: a validation error, not a crash.
             problem = ("", f"unreadable body ({type(exc).__name__}: {str(exc)[:80]})")
-            unreadable = ResponseValidationError([problem])
-            raise in_context(unreadable, self.path, self.request_id) from exc
+            raise self.fail(ResponseValidationError([problem])) from exc
+
+    def fail(self, error: IonQError) -> IonQError:
+        """`error`, placed at this request and scrubbed of the key."""
+        return in_context(error, self.path, self.request_id, self.scrubber)
 
 
-def in_context(error: IonQError, path: str, request_id: str | None = None) -> IonQError:
-    """The one place a request's method, path and id are attached to an error."""
-    return error.with_context(method="GET", path=path, request_id=request_id)
+def in_context(
+    error: IonQError, path: str, request_id: str | None, scrubber: Scrubber
+) -> IonQError:
+    """The one place a request's method, path and id are attached to an error, and the key
+    scrubbed from whatever the server said in it."""
+    return scrubber.error(error.with_context(method="GET", path=path, request_id=request_id))
 
 
 class Transport:
@@ -105,11 +117,20 @@ class Transport:
         sleep: Sleep,
         random: Callable[[], float],
     ) -> None:
-        if max_concurrency < 1:
-            raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency!r}")
         self._root = root
         self._prefix = str(root).rstrip("/") + "/"
         self._timeout = timeout
+        # `total` is kept by an asyncio.timeout around each attempt, not by aiohttp: aiohttp's
+        # own timer can swallow a caller's cancellation that lands in the same loop iteration
+        # (its uncancel), and a swallowed deadline turns into retries.
+        self._total = timeout.total
+        aiohttp_timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=timeout.connect,
+            sock_read=timeout.sock_read,
+            sock_connect=timeout.sock_connect,
+            ceil_threshold=timeout.ceil_threshold,
+        )
         self._policy = policy
         self._semaphore = asyncio.Semaphore(max_concurrency)
         self._max_concurrency = max_concurrency
@@ -120,15 +141,18 @@ class Transport:
         self._random = random
         # Built once: the only place the key lives, in a str whose repr hides it (a traceback
         # that captures frame locals, in aiohttp's frames too, prints reprs).
-        self._headers: dict[str, str] = {"User-Agent": USER_AGENT}
+        # Bodies are decoded here, under the cap, so only encodings we decode are asked for.
+        self._headers: dict[str, str] = {"User-Agent": USER_AGENT, "Accept-Encoding": ENCODINGS}
         if api_key:
             self._headers["Authorization"] = Secret(f"apiKey {api_key}")
+        self._scrubber = Scrubber(api_key)
         # A session of our own carries the headers and timeout as its defaults (counted with
         # callgrind: 13k fewer instructions a request than passing them); a borrowed one gets
         # them with every request.
-        self._per_request: dict[str, Any] = {"allow_redirects": False}
+        self._per_request: dict[str, Any] = {"allow_redirects": False, "auto_decompress": False}
         if session is not None:
-            self._per_request |= {"headers": self._headers, "timeout": timeout}
+            self._per_request |= {"headers": self._headers, "timeout": aiohttp_timeout}
+        self._aiohttp_timeout = aiohttp_timeout
         # Parsed URLs by request: a poller asks for the same few paths all day.
         self._urls: dict[Request, tuple[URL, str]] = {}
 
@@ -150,7 +174,7 @@ class Transport:
             # The pool matches the semaphore: more connections could never be used at once.
             connector = aiohttp.TCPConnector(limit=self._max_concurrency)
             self._session = aiohttp.ClientSession(
-                connector=connector, timeout=self._timeout, headers=self._headers
+                connector=connector, timeout=self._aiohttp_timeout, headers=self._headers
             )
         return self._session
 
@@ -175,7 +199,11 @@ class Transport:
             started = monotonic()
             status: int | None = None
             try:
-                async with self._semaphore, session.get(url, **self._per_request) as resp:
+                async with (
+                    self._semaphore,
+                    asyncio.timeout(self._total),
+                    session.get(url, **self._per_request) as resp,
+                ):
                     status = resp.status
                     headers = resp.headers
                     location = headers.get("Location") if status in _REDIRECTS else None
@@ -188,10 +216,13 @@ class Transport:
                         body = await resp.read()  # the usual answer: small, its length known
                     else:
                         body = await _read_capped(resp)
+                coding = headers.get("Content-Encoding")
+                if coding is not None:
+                    body = decode_body(body, coding, headers.get("x-request-id"))
                 data = decipher_response(status, headers, body)
             except IonQError as error:
                 failure = error
-            except TimeoutError as exc:  # aiohttp's total timeout, and ServerTimeoutError
+            except TimeoutError as exc:  # the attempt's total, and aiohttp's ServerTimeoutError
                 failure = APITimeoutError(_timed_out(exc, self._timeout))
                 status = None
             except aiohttp.ClientError as exc:
@@ -201,15 +232,27 @@ class Transport:
                 if not self._closed:
                     raise
                 # close() while this request was in flight: aiohttp's "Session is closed".
-                raise in_context(APIConnectionError("the client was closed"), display) from exc
+                raise self._fail(APIConnectionError("the client was closed"), display) from exc
             else:
                 if logger.isEnabledFor(logging.DEBUG):
                     _log(display, status, retry, started)
                 request_id = headers.get("x-request-id")
                 return Reply(
-                    data, display, request_id, status, headers, retry + 1, monotonic() - began
+                    data,
+                    display,
+                    request_id,
+                    status,
+                    headers,
+                    retry + 1,
+                    monotonic() - began,
+                    self._scrubber,
                 )
-            failure = in_context(failure, display)
+            failure = self._fail(failure, display)
+            if status is None and _cancelling():
+                # The caller's deadline or cancel landed while aiohttp was waiting: never a retry.
+                raise asyncio.CancelledError
+            if self._closed:
+                raise self._fail(APIConnectionError("the client was closed"), display)
             decision = self._policy.decide(
                 retry,
                 status=status,
@@ -230,6 +273,9 @@ class Transport:
             await self._sleep(decision.delay)
             retry += 1
 
+    def _fail(self, error: IonQError, display: str) -> IonQError:
+        return in_context(error, display, None, self._scrubber)
+
     def _url(self, request: Request) -> tuple[URL, str]:
         """The URL of `request`, and its path for messages and logs."""
         found = self._urls.get(request)
@@ -245,9 +291,17 @@ class Transport:
 
     def _redirect(self, url: URL, location: str, resp: aiohttp.ClientResponse, hops: int) -> URL:
         """Where a redirect leads, if it may be followed: same origin, at most MAX_REDIRECTS."""
-        target = url.join(URL(location))
-        if not same_origin(self._root, target):
+        try:
+            target = url.join(URL(location))
+            foreign = not same_origin(self._root, target)
+        except (ValueError, TypeError):  # a bad port, a broken IPv6 literal, ...
+            target, foreign = None, True
+        if target is None:
+            message = "refused redirect to a malformed Location"
+        elif foreign:
             message = f"refused redirect to another origin ({target.scheme}://{target.host})"
+        elif target.user is not None or target.password is not None:
+            message = "refused redirect to a Location carrying credentials"
         elif hops >= MAX_REDIRECTS:
             message = f"more than {MAX_REDIRECTS} redirects"
         else:
@@ -255,6 +309,55 @@ class Transport:
         raise APIStatusError(
             message, status_code=resp.status, request_id=resp.headers.get("x-request-id")
         )
+
+
+def _cancelling() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+# Content codings we decode ourselves (aiohttp's own decoding is turned off): the cap must bound
+# the decoded size, and a small gzip answer can inflate to gigabytes.
+ENCODINGS = "gzip, deflate"
+_WBITS = {"gzip": (16 + zlib.MAX_WBITS,), "x-gzip": (16 + zlib.MAX_WBITS,),
+          "deflate": (zlib.MAX_WBITS, -zlib.MAX_WBITS)}  # fmt: skip
+_MAX_CODINGS = 2
+
+
+def decode_body(body: bytes, coding: str, request_id: str | None) -> bytes:
+    """Undo `Content-Encoding`, refusing any answer that decodes past MAX_BODY_BYTES.
+
+    zlib is asked for at most the cap plus one byte at each step, so a bomb costs no more memory
+    than the cap, however small it was on the wire.
+    """
+    codings = [c.strip().lower() for c in coding.split(",")]
+    codings = [c for c in codings if c and c != "identity"]
+    if len(codings) > _MAX_CODINGS:
+        raise _invalid(f"{len(codings)} content codings; at most {_MAX_CODINGS}", request_id)
+    for name in reversed(codings):
+        if name not in _WBITS:
+            raise _invalid(f"unsupported Content-Encoding {name[:20]!r}", request_id)
+        body = _inflate(body, name, request_id)
+    return body
+
+
+def _inflate(data: bytes, name: str, request_id: str | None) -> bytes:
+    for wbits in _WBITS[name]:  # deflate comes zlib-wrapped or raw, whatever RFC 9110 says
+        inflater = zlib.decompressobj(wbits)
+        try:
+            out = inflater.decompress(data, MAX_BODY_BYTES + 1)
+        except zlib.error:
+            continue
+        if len(out) > MAX_BODY_BYTES or inflater.unconsumed_tail:
+            raise _invalid(
+                f"response body exceeds the {MAX_BODY_BYTES} byte cap once decoded", request_id
+            )
+        return out
+    raise _invalid(f"body is not valid {name}", request_id)
+
+
+def _invalid(problem: str, request_id: str | None) -> ResponseValidationError:
+    return ResponseValidationError([("", problem)], request_id=request_id)
 
 
 async def _read_capped(resp: aiohttp.ClientResponse) -> bytes:

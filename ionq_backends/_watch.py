@@ -12,6 +12,11 @@ __all__ = ["Watcher"]
 _FIELDS = tuple(field.name for field in attrs.fields(Backend))
 
 
+def _differs(a: object, b: object) -> bool:
+    # NaN != NaN: an unknown key holding NaN in `extra` would look changed on every round.
+    return a != b and repr(a) != repr(b)
+
+
 def _error_key(error: IonQError) -> tuple[str, int | None, str]:
     # Not the request id: every failed request has a new one, and it is still the same error.
     return type(error).__name__, getattr(error, "status_code", None), error.message
@@ -32,7 +37,9 @@ class Watcher:
     def changed_fields(self, previous: Backend, current: Backend) -> tuple[str, ...]:
         """The compared fields whose values differ (`extra` included)."""
         return tuple(
-            name for name in self._compared if getattr(previous, name) != getattr(current, name)
+            name
+            for name in self._compared
+            if _differs(getattr(previous, name), getattr(current, name))
         )
 
     def update(self, snapshot: BackendsSnapshot) -> list[BackendChange]:

@@ -11,6 +11,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
+from .. import _params
 from .._constants import (
     DEFAULT_API_VERSION,
     DEFAULT_TIMEOUT,
@@ -22,6 +23,7 @@ from .._constants import (
 from .._errors import IonQError
 from .._wire import PROFILES
 from .commands import COMMANDS, PROG, Abort, Output, Usage, report
+from .format import printable
 
 __all__ = ["main", "parser"]
 
@@ -53,23 +55,45 @@ def parser() -> argparse.ArgumentParser:
     chars.add_argument("--limit", type=_positive_int, default=MAX_PAGE_SIZE, metavar="N")
     emu = sub.add_parser("emulator", parents=[output], help="serve an IonQ API emulator")
     emu.add_argument("--host", default=EMULATOR_HOST)
-    emu.add_argument("--port", type=int, default=EMULATOR_PORT)
-    emu.add_argument("--latency", type=float, default=0.0, metavar="SECONDS")
+    emu.add_argument("--port", type=_port, default=EMULATOR_PORT)
+    emu.add_argument("--latency", type=_non_negative, default=0.0, metavar="SECONDS")
     return top
 
 
+def _number(text: str, low: float, inclusive: bool) -> float:
+    try:
+        return _params.finite("value", float(text), low=low, inclusive=inclusive)
+    except ValueError:
+        bound = f">= {low:g}" if inclusive else f"> {low:g}"
+        raise argparse.ArgumentTypeError(
+            f"expected a finite number {bound}, got {printable(text)!r}"
+        ) from None
+
+
 def _positive(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
+    return _number(text, 0.0, inclusive=False)
+
+
+def _non_negative(text: str) -> float:
+    return _number(text, 0.0, inclusive=True)
+
+
+def _integer(text: str, low: int, high: int | None) -> int:
+    try:
+        return _params.integer("value", int(text), low=low, high=high)
+    except ValueError:
+        bound = f">= {low}" if high is None else f"{low} to {high}"
+        raise argparse.ArgumentTypeError(
+            f"expected an integer {bound}, got {printable(text)!r}"
+        ) from None
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
-    return value
+    return _integer(text, 1, None)
+
+
+def _port(text: str) -> int:
+    return _integer(text, 0, 65535)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -80,8 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(COMMANDS[args.command](args, out))
     except KeyboardInterrupt:
         return 0 if args.command in ("watch", "emulator") else 130
-    except Usage as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+    except (Usage, ValueError, TypeError) as exc:  # a caller's mistake, found before any request
+        _say(f"error: {exc}")
         return 2
     except Abort:
         return 1
@@ -90,3 +114,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except BrokenPipeError:  # `ionq-backends list | head`
         return 0
+    except OSError as exc:  # a port in use, a host that cannot be bound
+        _say(f"error: {exc.strerror or exc}")
+        return 1
+    except Exception as exc:  # never a traceback: one line that says what broke
+        _say(f"error: unexpected {type(exc).__name__}: {exc}")
+        return 1
+
+
+def _say(text: str) -> None:
+    print(printable(f"{PROG}: {text}"), file=sys.stderr, flush=True)

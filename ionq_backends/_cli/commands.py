@@ -28,6 +28,7 @@ from .format import (
     characterization_rows,
     describe_change,
     error_json,
+    printable,
     table,
 )
 
@@ -72,7 +73,7 @@ class Output:
 def report(error: IonQError, backend: str | None = None) -> None:
     """One stderr line for an error, no traceback."""
     prefix = f"{PROG}: {backend}: " if backend else f"{PROG}: error: "
-    print(prefix + str(error), file=sys.stderr, flush=True)
+    print(printable(prefix + str(error)), file=sys.stderr, flush=True)
 
 
 @asynccontextmanager
@@ -167,7 +168,7 @@ async def cmd_characterizations(args: argparse.Namespace, out: Output) -> int:
         out.dump(items)
         return 0
     rows = characterization_rows(items)
-    empty = f"no characterizations for {args.name}"
+    empty = printable(f"no characterizations for {args.name}")
     out.print(table(CHARACTERIZATION_HEADERS, rows, {}) if rows else empty)
     return 0
 

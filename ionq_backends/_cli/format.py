@@ -21,6 +21,7 @@ __all__ = [
     "describe_change",
     "error_json",
     "human_duration",
+    "printable",
     "relative",
     "table",
 ]
@@ -37,6 +38,16 @@ STATUS_COLOURS: Mapping[str, str] = {
 }
 BACKEND_HEADERS = ("NAME", "STATUS", "QUBITS", "QUEUE", "UPDATED", "DEGRADED")
 CHARACTERIZATION_HEADERS = ("DATE", "ID", "1Q", "2Q", "SPAM", "T1 s", "T2 s", "PAIRS")
+
+
+# C0 controls (ESC among them), DEL and C1 controls: a server-sent name, status or message that
+# carries them could move the cursor, retitle the window or clear the screen.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+
+
+def printable(text: str) -> str:
+    """`text` with every control character shown as a `\\xNN` escape, for a terminal."""
+    return text.translate(_CONTROLS)
 
 
 def human_duration(value: timedelta | None) -> str:
@@ -78,7 +89,7 @@ def table(
     headers: Sequence[str], rows: Iterable[Sequence[str]], colour: Mapping[int, Mapping[str, str]]
 ) -> str:
     """Left-aligned columns (numbers right-aligned); `colour[i]` maps cell text to an SGR code."""
-    rows = [list(r) for r in rows]
+    rows = [[printable(cell) for cell in r] for r in rows]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
     numeric = [all(r[i].replace(".", "").isdigit() or r[i] == "-" for r in rows) and rows
                for i in range(len(headers))]  # fmt: skip
@@ -127,6 +138,10 @@ def error_json(error: IonQError) -> dict[str, Any]:
 
 def describe_change(event: BackendChange, now: datetime) -> str:
     """One `watch` line: a first sight, a change of fields, an error or a recovery."""
+    return printable(_describe_change(event, now))
+
+
+def _describe_change(event: BackendChange, now: datetime) -> str:
     stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     if event.error is not None:
         return f"{stamp}  {event.name}  ERROR  {event.error}"

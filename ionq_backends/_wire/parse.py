@@ -54,10 +54,12 @@ class Invalid(Exception):
 
 def got(value: Any) -> str:
     """A short JSON rendering of `value` for a message."""
+    if type(value) is int and not -MAX_INTEGER <= value <= MAX_INTEGER:
+        return f"an integer of {len(str(abs(value)))} digits"  # str() of a huge int is slow
     try:
         text = json.dumps(value)
-    except (TypeError, ValueError):
-        text = repr(value)
+    except (TypeError, ValueError, RecursionError):
+        text = f"a {type(value).__name__}"
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -92,18 +94,29 @@ def each(items: Iterable[tuple[str, Any]], parse: Callable[[Any], T]) -> list[T]
 # Leaf parsers. `type(v) is int` on purpose: JSON booleans are not numbers.
 
 
+# JSON numbers Python reads without complaint, but no measured value can be: NaN, Infinity and
+# 1e400 (read as inf) are problems, and so is an integer past what any count or epoch could be.
+MAX_INTEGER = 2**53
+
+
 def number(value: Any) -> float:
-    if type(value) is float or type(value) is int:
-        return float(value)
+    if type(value) is float:
+        if math.isfinite(value):
+            return value
+        fail("finite number", value)
+    if type(value) is int:
+        if -MAX_INTEGER <= value <= MAX_INTEGER:
+            return float(value)
+        fail("number in range", value)
     fail("number", value)
 
 
 def integer(value: Any) -> int:
-    if type(value) is int:
+    if type(value) is int and -MAX_INTEGER <= value <= MAX_INTEGER:
         return value
-    if type(value) is float and value.is_integer():
+    if type(value) is float and value.is_integer() and abs(value) <= MAX_INTEGER:
         return int(value)
-    fail("integer", value)
+    fail("integer" if type(value) is not int else "integer in range", value)
 
 
 def boolean(value: Any) -> bool:
@@ -130,7 +143,9 @@ def strings(value: Any) -> tuple[str, ...]:
 
 
 def epoch(value: Any) -> datetime:
-    if (type(value) is int or type(value) is float) and math.isfinite(value):
+    if (type(value) is int and -MAX_INTEGER <= value <= MAX_INTEGER) or (
+        type(value) is float and math.isfinite(value)
+    ):
         try:
             return datetime.fromtimestamp(value, UTC)
         except (OverflowError, OSError, ValueError):
@@ -142,29 +157,36 @@ def iso(value: Any) -> datetime:
     if type(value) is str:
         try:
             parsed = datetime.fromisoformat(value)
-        except ValueError:
-            pass
-        else:
             # The API ends its datetimes in "Z"; a naive one is read as UTC, not local time.
             if parsed.tzinfo is UTC:
                 return parsed
             if parsed.tzinfo is None:
                 return parsed.replace(tzinfo=UTC)
-            return parsed.astimezone(UTC)
+            return parsed.astimezone(UTC)  # OverflowError at the calendar's edges
+        except (ValueError, OverflowError):
+            pass
     fail("ISO-8601 datetime", value)
+
+
+def link_id(value: Any) -> str:
+    """An id the client will put in a path: a dot segment or an empty one is refused here."""
+    if type(value) is str and value not in ("", ".", ".."):
+        return value
+    fail("characterization id", value)
 
 
 def id_from_url(value: Any) -> str:
     """v0.3 links a characterization as `/characterizations/<uuid>`: keep the id."""
     if type(value) is str:
         tail = value.rstrip("/").rpartition("/")[2]
-        if tail:
+        if tail not in ("", ".", ".."):
             return tail
     fail("characterization URL", value)
 
 
 # Leaf parsers and the wire type each returns unchanged (see Table.plan).
-AS_IS: dict[Parser, type] = {string: str, number: float, integer: int, boolean: bool}
+# Numbers are not among them: every one is checked to be finite and in range.
+AS_IS: dict[Parser, type] = {string: str, boolean: bool}
 
 
 def pairs(value: Any) -> tuple[tuple[int, int], ...]:

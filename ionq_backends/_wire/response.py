@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
-from .._constants import ERROR_BODY_KEEP
+from .._constants import ERROR_BODY_KEEP, MAX_ERROR_BODY_DEPTH
 from .._errors import APIStatusError, ResponseValidationError, error_for_status
 from .._retry import parse_retry_after
 
@@ -85,7 +85,9 @@ def parse_error_body(status: int, body: bytes) -> tuple[str, str | None, Any]:
         return _reason(status), None, None
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
+        return _parse_text(status, body)
+    if _deeper_than(data, MAX_ERROR_BODY_DEPTH):  # kept as text: nothing walks it recursively
         return _parse_text(status, body)
     if not isinstance(data, dict):
         return _reason(status), None, data
@@ -101,6 +103,18 @@ def parse_error_body(status: int, body: bytes) -> tuple[str, str | None, Any]:
     if validation:
         message = f"{message} (validation: {json.dumps(validation, sort_keys=True)})"
     return message, error_type, data
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth >= limit:
+                return True
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
+    return False
 
 
 def _parse_text(status: int, body: bytes) -> tuple[str, str | None, Any]:

@@ -11,7 +11,7 @@ import cattrs
 
 from .._models import Characterization
 from .dates import iso_z
-from .parse import Parser, iso, number, string, strings
+from .parse import Parser, iso, link_id, number, string, strings
 from .profile import Profile, Request
 
 __all__ = ["PROFILE", "V04"]
@@ -27,7 +27,7 @@ class V04(Profile):
 
     def backend_fields(self, strict: bool) -> dict[str, tuple[str, Parser]]:
         return super().backend_fields(strict) | {
-            "characterization_id": ("characterization_id", string),
+            "characterization_id": ("characterization_id", link_id),
             "kw": ("kw", number),
             "location": ("location", string),
             "supported_gates": ("supported_gates", strings),

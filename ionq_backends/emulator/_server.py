@@ -17,6 +17,7 @@ from typing import Any, Self
 import attrs
 from aiohttp import web
 
+from .. import _params
 from .._constants import (
     EMULATOR_HOST,
     EMULATOR_REQUEST_LOG,
@@ -97,9 +98,9 @@ class Emulator:
             raise ValueError(
                 f"refusing to listen on non-loopback host {host!r} (allow_remote=True)"
             )
-        self.latency = latency
+        self.latency = _params.finite("latency", latency, inclusive=True)
         self.host = host
-        self.port = port
+        self.port = _params.integer("port", port, low=0, high=65535)
         self._api_key = api_key
         self.fleet: dict[str, Machine] = default_fleet(now)
         self.requests: deque[RecordedRequest] = deque(maxlen=EMULATOR_REQUEST_LOG)
@@ -198,12 +199,11 @@ class Emulator:
         `<`), anything else as JSON. A 2xx status with no body delays the real answer by `delay`.
         `disconnect` sends part of an answer, then drops the connection.
         """
-        if not isinstance(status, int) or not 100 <= status <= 599:
-            raise ValueError(f"status must be an HTTP status 100-599, got {status!r}")
-        if times < 1:
-            raise ValueError(f"times must be at least 1, got {times!r}")
-        if delay < 0:
-            raise ValueError(f"delay must not be negative, got {delay!r}")
+        _params.integer("status", status, low=100, high=599)
+        _params.integer("times", times, low=1)
+        _params.finite("delay", delay, inclusive=True)
+        if retry_after is not None and not isinstance(retry_after, str):
+            _params.finite("retry_after", retry_after, inclusive=True)
         key = "/" + path.lstrip("/")
         self._faults.setdefault(key, deque()).append(
             _Fault(status, times, retry_after, body, delay, disconnect)

@@ -1,0 +1,52 @@
+"""Checks of a caller's parameters, made before any request (pure).
+
+Each raises `TypeError` for a value of the wrong type and `ValueError` for one out of range, and
+names the parameter. NaN and infinities are refused wherever a finite number is meant.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+__all__ = ["api_key", "finite", "integer"]
+
+
+def finite(name: str, value: Any, *, low: float = 0.0, inclusive: bool = False) -> float:
+    """A finite real number above `low` (or equal to it when `inclusive`)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    if not math.isfinite(value) or value < low or (value == low and not inclusive):
+        bound = f">= {low:g}" if inclusive else f"> {low:g}"
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+    return float(value)
+
+
+def integer(name: str, value: Any, *, low: int, high: int | None = None) -> int:
+    """An `int` (not a bool) in `[low, high]`."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < low or (high is not None and value > high):
+        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{name} must be {bound}, got {value!r}")
+    return value
+
+
+def api_key(value: str | None) -> str | None:
+    """The key as it will be sent: printable ASCII only, so what is sent is what was set.
+
+    A CR, LF or NUL would split or end the header; a non-ASCII character (a lone surrogate from
+    an undecodable environment byte) would be changed or dropped on the way. The message never
+    repeats the key.
+    """
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"api_key must be a str, got {type(value).__name__}")
+    for index, char in enumerate(value):
+        if not "\x21" <= char <= "\x7e":
+            raise ValueError(
+                f"api_key has a character that cannot be sent in a header at index {index} "
+                f"(U+{ord(char):04X}); expected printable ASCII"
+            )
+    return value
