@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import aiohttp
+import attrs
 
 from . import _params
 from ._constants import (
@@ -119,10 +120,21 @@ class IonQClient:
 
     # Backends
 
+    @property
+    def key_rejected(self) -> bool:
+        """True once the API answered 401 to this client's key on a public endpoint.
+
+        Public requests then go without the key, and `has_access` is unknown (`None`).
+        """
+        return self._transport.key_rejected
+
     async def list_backends(self) -> list[Backend]:
         """Every backend the API lists, in its order. One malformed item fails the whole call."""
         reply = await self._transport.get(self._profile.list_backends(verbose=self._verbose))
-        return reply.parse(self._structurer(list[Backend]))
+        backends: list[Backend] = reply.parse(self._structurer(list[Backend]))
+        if reply.anonymous:
+            return [_unknown_access(b) for b in backends]
+        return backends
 
     async def get_backend(self, name: str) -> Backend:
         """One backend by name (v0.3 has no single-backend path: it is picked from the list)."""
@@ -278,7 +290,8 @@ class IonQClient:
             where, item = self._profile.select_backend(data, name)
             return structure_backend(self._converter, where, item)
 
-        return reply.parse(pick)
+        backend = reply.parse(pick)
+        return _unknown_access(backend) if reply.anonymous else backend
 
     def _structurer(self, cls: type[T] | Any) -> Callable[[Any], T]:
         converter = self._converter
@@ -294,6 +307,11 @@ class IonQClient:
             replies[request] = await self._transport.get(request)
         except Exception as exc:  # one request's failure is its own names' only
             replies[request] = as_ionq_error(exc)
+
+
+def _unknown_access(backend: Backend) -> Backend:
+    # What `has_access` says of a request without a key is not what it says of the key.
+    return attrs.evolve(backend, has_access=None)
 
 
 def _name(name: Any) -> str:

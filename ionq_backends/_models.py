@@ -44,6 +44,8 @@ class BackendStatus(enum.StrEnum):
     AVAILABLE = "available"
     UNAVAILABLE = "unavailable"
     RETIRED = "retired"
+    # v0.4's docs list it among the status values, besides the boolean `degraded` field.
+    DEGRADED = "degraded"
     # v0.3 with `?status=verbose`:
     RUNNING = "running"
     RESERVED = "reserved"
@@ -92,7 +94,10 @@ class Backend:
 
     @property
     def is_available(self) -> bool:
-        """True when the backend accepts and runs jobs now (`available`, or verbose `running`)."""
+        """True when the backend accepts and runs jobs now (`available`, or verbose `running`).
+
+        A `degraded` status is not available (as qBraid maps it): IonQ does not say it runs jobs.
+        """
         return self.status in (BackendStatus.AVAILABLE, BackendStatus.RUNNING)
 
 

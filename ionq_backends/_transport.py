@@ -77,6 +77,8 @@ class Reply(NamedTuple):
     attempts: int
     elapsed: float
     scrubber: Scrubber
+    # Sent without the key, after the API rejected it on a public endpoint.
+    anonymous: bool = False
 
     def parse(self, parse: Callable[[Any], T]) -> T:
         """`parse(self.data)`; whatever it raises about the body names this request."""
@@ -153,6 +155,10 @@ class Transport:
         if session is not None:
             self._per_request |= {"headers": self._headers, "timeout": aiohttp_timeout}
         self._aiohttp_timeout = aiohttp_timeout
+        # After a 401 to the key on a public endpoint, public requests go without it.
+        self.key_rejected = False
+        self._has_key = bool(api_key)
+        self._anonymous: tuple[aiohttp.ClientSession, dict[str, Any]] | None = None
         # Parsed URLs by request: a poller asks for the same few paths all day.
         self._urls: dict[Request, tuple[URL, str]] = {}
 
@@ -182,8 +188,30 @@ class Transport:
         """Close the session if it is ours; a borrowed one stays open. Idempotent."""
         self._closed = True
         session, self._session = self._session, None
+        anonymous, self._anonymous = self._anonymous, None
+        if anonymous is not None and anonymous[0] is not session:
+            await anonymous[0].close()  # it shares the pool: closing it leaves the pool open
         if session is not None and session is not self._borrowed:
             await session.close()
+
+    def _reject_key(self, session: aiohttp.ClientSession) -> None:
+        """From now on, send public requests without the key (one WARNING per client)."""
+        self.key_rejected = True
+        logger.warning(
+            "the API answered 401 to the API key on a public endpoint; public requests of this "
+            "client now go without the key (characterizations keep it)"
+        )
+        keyless = {k: v for k, v in self._headers.items() if k != "Authorization"}
+        if session is self._borrowed:
+            self._anonymous = session, {**self._per_request, "headers": keyless}
+        else:  # a second session on the same pool, whose default headers lack the key
+            other = aiohttp.ClientSession(
+                connector=session.connector,
+                connector_owner=False,
+                timeout=self._aiohttp_timeout,
+                headers=keyless,
+            )
+            self._anonymous = other, self._per_request
 
     async def get(self, request: Request) -> Reply:
         """GET `request` and decode its JSON, retrying and following same-origin redirects.
@@ -193,6 +221,10 @@ class Transport:
         """
         url, display = self._url(request)
         session = self._get_session()
+        per_request = self._per_request
+        anonymous = request.public and self.key_rejected
+        if anonymous and self._anonymous is not None:
+            session, per_request = self._anonymous
         retry = redirects = 0
         began = monotonic()
         while True:
@@ -202,7 +234,7 @@ class Transport:
                 async with (
                     self._semaphore,
                     asyncio.timeout(self._total),
-                    session.get(url, **self._per_request) as resp,
+                    session.get(url, **per_request) as resp,
                 ):
                     status = resp.status
                     headers = resp.headers
@@ -246,6 +278,7 @@ class Transport:
                     retry + 1,
                     monotonic() - began,
                     self._scrubber,
+                    anonymous,
                 )
             failure = self._fail(failure, display)
             if status is None and _cancelling():
@@ -253,6 +286,13 @@ class Transport:
                 raise asyncio.CancelledError
             if self._closed:
                 raise self._fail(APIConnectionError("the client was closed"), display)
+            if status == 401 and request.public and self._has_key and not anonymous:
+                if not self.key_rejected:
+                    self._reject_key(session)
+                assert self._anonymous is not None
+                session, per_request = self._anonymous
+                anonymous = True
+                continue  # once more without the key, at once: not a retry of a failure
             decision = self._policy.decide(
                 retry,
                 status=status,

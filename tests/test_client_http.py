@@ -65,14 +65,14 @@ async def test_list_backends(mocked: aioresponses, client: IonQClient) -> None:
 async def test_list_backends_one_malformed_item_fails_the_call_with_every_problem(
     mocked: aioresponses, client: IonQClient
 ) -> None:
-    bad = {**wire("b"), "last_updated": 17, "qubits": "x"}
+    bad = {**wire("b"), "last_updated": "yesterday", "qubits": "x"}
     mocked.get(f"{V4}/backends", payload=[wire("a"), bad, {"status": 1}],
                headers={"x-request-id": "req-9"})  # fmt: skip
     with pytest.raises(ResponseValidationError) as info:
         await client.list_backends()
     assert info.value.errors == (
         '$[1].qubits: expected integer, got "x"',
-        "$[1].last_updated: expected ISO-8601 datetime, got 17",
+        '$[1].last_updated: expected ISO-8601 datetime, got "yesterday"',
         "$[2].status: expected string, got 1",
         "$[2].backend: required field missing",
     )
@@ -90,7 +90,7 @@ async def test_get_backends_default_names_and_partial_failure(
             mocked.get(f"{V4}/backends/{name}", status=404,
                        payload={"message": "nope", "statusCode": 404})  # fmt: skip
         elif name == "qpu.forte-1":
-            mocked.get(f"{V4}/backends/{name}", payload={**wire(name), "last_updated": 5})
+            mocked.get(f"{V4}/backends/{name}", payload={**wire(name), "last_updated": True})
         else:
             mocked.get(f"{V4}/backends/{name}", payload=wire(name))
     snapshot = await client.get_backends()
@@ -190,7 +190,8 @@ async def test_429_past_the_cap_raises_at_once(
 async def test_other_4xx_are_never_retried(
     mocked: aioresponses, client: IonQClient, sleeps: list[float], status: int
 ) -> None:
-    mocked.get(f"{V4}/backends/x", status=status, payload={"message": "no"})
+    # repeat: a 401 on a public endpoint is asked once more without the key (issue #13).
+    mocked.get(f"{V4}/backends/x", status=status, payload={"message": "no"}, repeat=True)
     with pytest.raises(APIStatusError) as info:
         await client.get_backend("x")
     assert info.value.status_code == status
@@ -200,7 +201,7 @@ async def test_other_4xx_are_never_retried(
 async def test_authentication_error_never_carries_the_key(
     mocked: aioresponses, client: IonQClient
 ) -> None:
-    mocked.get(f"{V4}/backends/x", status=401,
+    mocked.get(f"{V4}/backends/x", status=401, repeat=True,
                payload={"error": "Unauthorized", "message": "bad key"})  # fmt: skip
     with pytest.raises(AuthenticationError) as info:
         await client.get_backend("x")

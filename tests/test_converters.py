@@ -140,9 +140,9 @@ def test_float_numbers_are_never_truncated() -> None:
 
 
 def test_error_paths_name_wire_keys_and_list_every_problem() -> None:
-    items = [V4_BACKEND] * 3 + [{**V4_BACKEND, "last_updated": 17, "qubits": "many"}]
+    items = [V4_BACKEND] * 3 + [{**V4_BACKEND, "last_updated": "17", "qubits": "many"}]
     assert problems("v0.4", items, list[Backend]) == (
-        "$[3].last_updated: expected ISO-8601 datetime, got 17",
+        '$[3].last_updated: expected ISO-8601 datetime, got "17"',
         '$[3].qubits: expected integer, got "many"',
     )
 
@@ -156,13 +156,13 @@ def test_error_paths_name_wire_keys_and_list_every_problem() -> None:
         ("v0.4", {**V4_BACKEND, "qubits": True}, "$.qubits: expected integer, got true"),
         ("v0.4", {**V4_BACKEND, "last_updated": "yesterday"},
          '$.last_updated: expected ISO-8601 datetime, got "yesterday"'),
-        ("v0.3", {**V3_BACKEND, "last_updated": "2025-06-16T00:00:00Z"},
-         '$.last_updated: expected epoch seconds, got "2025-06-16T00:00:00Z"'),
+        ("v0.3", {**V3_BACKEND, "last_updated": [2025]},
+         "$.last_updated: expected ISO-8601 datetime or epoch number, got [2025]"),
         ("v0.4", {**V4_BACKEND, "supported_gates": ["x", 3]},
          "$.supported_gates[1]: expected string, got 3"),
         ("v0.4", [1], "$: expected backend object, got [1]"),
         ("v0.3", {**V3_BACKEND, "last_updated": 1e300},
-         "$.last_updated: expected epoch seconds, got 1e+300"),
+         "$.last_updated: expected epoch seconds or milliseconds, got 1e+300"),
     ],
 )  # fmt: skip
 def test_validation_messages(version: str, data: Any, expected: str) -> None:

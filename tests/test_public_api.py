@@ -32,9 +32,10 @@ def test_backend_name_is_the_six_of_the_seed() -> None:
     ]  # fmt: skip
 
 
-def test_backend_status_has_the_seven_known_values() -> None:
+def test_backend_status_has_the_eight_known_values() -> None:
     assert {str(s) for s in ionq_backends.BackendStatus} == {
-        "available", "unavailable", "retired", "running", "reserved", "calibrating", "offline",
+        "available", "unavailable", "retired", "degraded", "running", "reserved", "calibrating",
+        "offline",
     }  # fmt: skip
 
 

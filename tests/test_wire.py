@@ -103,7 +103,8 @@ def test_v04_answers_one_backend_by_its_own_path() -> None:
     assert PROFILES["v0.4"].select_backend({"backend": "a"}, "a") == ("", {"backend": "a"})
     assert PROFILES["v0.4"].backend("a") != PROFILES["v0.4"].backend("b")
     # v0.3's names share one request, so a fan-out sends it once.
-    assert PROFILES["v0.3"].backend("a") == PROFILES["v0.3"].backend("b") == Request("backends")
+    shared = Request("backends", public=True)
+    assert PROFILES["v0.3"].backend("a") == PROFILES["v0.3"].backend("b") == shared
 
 
 # decipher_response: canned answers in, data or typed errors out

@@ -139,21 +139,29 @@ def compile_backend(
     value_of: dict[str, str] = {"api_version": repr(api_version), "extra": "extra"}
     for i, (key, (attr, parse, as_is)) in enumerate(table.plan.items()):
         names[f"parse{i}"], names[f"type{i}"] = parse, as_is
+        var = value_of.setdefault(attr, f"a{len(value_of)}")
+        if key not in table.shadowed:
+            body.insert(5, f"    {var} = None")
         required = key in table.required
+        primary = table.shadowed.get(key)
+        # A shadowed key is read only when the earlier key for its attribute is absent.
+        pad = "    " if primary else ""
         body += [
             f"        v = get({key!r}, _MISSING)",
             "        if v is _MISSING:",
-            "            return walk(obj)" if required else f"            v{i} = None",
+            "            return walk(obj)" if required else "            pass",
             "        else:",
             "            seen += 1",
-            f"            if type(v) is type{i}:",
-            f"                v{i} = v",
-            "            elif v is None:",
-            "                return walk(obj)" if required else f"                v{i} = None",
-            "            else:",
-            f"                v{i} = parse{i}(v)",
+            *([f"            if {primary!r} not in obj:"] if primary else []),
+            f"{pad}            if type(v) is type{i}:",
+            f"{pad}                {var} = v",
+            f"{pad}            elif v is None:",
+            f"{pad}                return walk(obj)"
+            if required
+            else f"{pad}                {var} = None",
+            f"{pad}            else:",
+            f"{pad}                {var} = parse{i}(v)",
         ]
-        value_of[attr] = f"v{i}"
     body += [
         "    except _Invalid:",
         "        return walk(obj)",

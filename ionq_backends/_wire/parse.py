@@ -142,15 +142,22 @@ def strings(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+# Epoch seconds and epoch milliseconds mix in live lists (1648557585 beside 1647863473555). Their
+# magnitudes part at 1e11: as seconds that is the year 5138, as milliseconds 1973-03-03.
+EPOCH_MILLIS_FROM = 1e11
+
+
 def epoch(value: Any) -> datetime:
+    """Epoch seconds, or epoch milliseconds when the magnitude says so (see EPOCH_MILLIS_FROM)."""
     if (type(value) is int and -MAX_INTEGER <= value <= MAX_INTEGER) or (
         type(value) is float and math.isfinite(value)
     ):
+        seconds = value / 1000 if abs(value) >= EPOCH_MILLIS_FROM else value
         try:
-            return datetime.fromtimestamp(value, UTC)
+            return datetime.fromtimestamp(seconds, UTC)
         except (OverflowError, OSError, ValueError):
             pass
-    fail("epoch seconds", value)
+    fail("epoch seconds or milliseconds", value)
 
 
 def iso(value: Any) -> datetime:
@@ -166,6 +173,19 @@ def iso(value: Any) -> datetime:
         except (ValueError, OverflowError):
             pass
     fail("ISO-8601 datetime", value)
+
+
+def when(value: Any) -> datetime:
+    """A datetime in either encoding, in every version: an ISO-8601 string or an epoch number.
+
+    Integrators' fixtures mix them (integer epochs in v0.4-era lists); strict mode is about
+    unknown keys and statuses, not encodings.
+    """
+    if type(value) is str:
+        return iso(value)
+    if type(value) is int or type(value) is float:
+        return epoch(value)
+    fail("ISO-8601 datetime or epoch number", value)
 
 
 def link_id(value: Any) -> str:
@@ -226,6 +246,9 @@ class Table:
 
     fields: Mapping[str, tuple[str, Parser]]
     required: frozenset[str] = frozenset()
+    # A key whose attribute an earlier key of the table also fills -> that earlier key. When
+    # both are present the earlier one wins (e.g. `characterization_id` over `_url`).
+    shadowed: Mapping[str, str] = attrs.field(init=False)
     # Derived once: (attribute, parser, wire type the parser would return unchanged). A value of
     # exactly that type is taken without a call; the hot path of every poll goes through here.
     plan: Mapping[str, tuple[str, Parser, type | None]] = attrs.field(init=False)
@@ -233,6 +256,17 @@ class Table:
     @plan.default
     def _plan(self) -> Mapping[str, tuple[str, Parser, type | None]]:
         return {k: (attr, parse, AS_IS.get(parse)) for k, (attr, parse) in self.fields.items()}
+
+    @shadowed.default
+    def _shadowed(self) -> Mapping[str, str]:
+        first: dict[str, str] = {}
+        shadowed: dict[str, str] = {}
+        for name, (attr, _parse) in self.fields.items():
+            if attr in first:
+                shadowed[name] = first[attr]
+            else:
+                first[attr] = name
+        return shadowed
 
 
 def walk(obj: Any, table: Table, strict: bool, what: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -243,6 +277,7 @@ def walk(obj: Any, table: Table, strict: bool, what: str) -> tuple[dict[str, Any
     extra: dict[str, Any] = {}
     problems: Problems = []
     plan = table.plan
+    shadowed = table.shadowed
     for name, value in obj.items():
         spec = plan.get(name)
         if spec is None:
@@ -251,6 +286,8 @@ def walk(obj: Any, table: Table, strict: bool, what: str) -> tuple[dict[str, Any
             else:
                 extra[name] = value
             continue
+        if name in shadowed and shadowed[name] in obj:
+            continue  # the table's earlier key for the same attribute is there, and wins
         attr, parse, as_is = spec
         if type(value) is as_is:
             kwargs[attr] = value

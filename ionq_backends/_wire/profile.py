@@ -17,7 +17,20 @@ import cattrs
 from .._errors import NotFoundError, ResponseValidationError
 from .._models import Backend, Characterization, CharacterizationPage
 from .converter import Tables, build_converter
-from .parse import Parser, Table, boolean, fidelity, integer, number, pairs, status, string
+from .parse import (
+    Parser,
+    Table,
+    boolean,
+    fidelity,
+    id_from_url,
+    integer,
+    link_id,
+    number,
+    pairs,
+    status,
+    string,
+    when,
+)
 from .parse import strings as string_list
 from .parse import timing as timing_parser
 
@@ -30,6 +43,9 @@ class Request:
 
     path: str
     params: tuple[tuple[str, str], ...] = ()
+    # Public endpoints answer without a key; one that answers 401 to a key is asked once more
+    # without it (qBraid/qBraid#1194).
+    public: bool = False
 
     @property
     def query(self) -> Mapping[str, str] | None:
@@ -56,10 +72,14 @@ class Profile(abc.ABC):
             "status": ("status", status(strict)),
             "qubits": ("qubits", integer),
             "average_queue_time": ("average_queue_time", number),
-            "last_updated": ("last_updated", self.datetime_parser),
+            "last_updated": ("last_updated", when),
             "degraded": ("degraded", boolean),
             "noise_models": ("noise_models", string_list),
             "has_access": ("has_access", boolean),
+            # Either link key, in either version (2026 fixtures carry v0.4's id in v0.3 lists);
+            # the id wins when both are there.
+            "characterization_id": ("characterization_id", link_id),
+            "characterization_url": ("characterization_id", id_from_url),
         }
 
     def characterization_fields(self, strict: bool) -> dict[str, tuple[str, Parser]]:
@@ -67,17 +87,12 @@ class Profile(abc.ABC):
         return {
             "id": ("id", string),
             "backend": ("backend", string),
-            "date": ("date", self.datetime_parser),
+            "date": ("date", when),
             "qubits": ("qubits", integer),
             "connectivity": ("connectivity", pairs),
             "fidelity": ("fidelity", fidelity(self.statistic, strict)),
             "timing": ("timing", timing_parser(strict)),
         }
-
-    @property
-    @abc.abstractmethod
-    def datetime_parser(self) -> Parser:
-        """How a datetime value on the wire is read."""
 
     def converter(self, *, strict: bool = False) -> cattrs.Converter:
         """A fresh converter for this version's JSON (lenient unless `strict`)."""
@@ -90,7 +105,7 @@ class Profile(abc.ABC):
     # Requests
 
     def list_backends(self, *, verbose: bool = False) -> Request:
-        return Request("backends", (("status", "verbose"),) if verbose else ())
+        return Request("backends", (("status", "verbose"),) if verbose else (), public=True)
 
     @abc.abstractmethod
     def backend(self, quoted: str, *, verbose: bool = False) -> Request:

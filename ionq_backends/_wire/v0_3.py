@@ -1,5 +1,6 @@
-"""IonQ API v0.3: epoch-second datetimes, `characterization_url` links, `mean` fidelities, and no
-single-backend path (one backend is picked from the list)."""
+"""IonQ API v0.3: `mean` fidelities, epoch-millisecond query dates, `?status=verbose`, and no
+single-backend path (one backend is picked from the list). It sends epoch datetimes and
+`characterization_url` links; the shared tables read either encoding and either link."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import cattrs
 from .._errors import ResponseValidationError
 from .._models import Characterization
 from .dates import epoch_millis
-from .parse import Parser, epoch, id_from_url, mismatch
+from .parse import mismatch
 from .profile import Profile, Request
 
 __all__ = ["PROFILE", "V03"]
@@ -23,15 +24,6 @@ class V03(Profile):
     statistic = "mean"
     verbose_status = True
     latest_absent_statuses = frozenset({404})  # `current` of a backend never characterized
-
-    @property
-    def datetime_parser(self) -> Parser:
-        return epoch
-
-    def backend_fields(self, strict: bool) -> dict[str, tuple[str, Parser]]:
-        fields = super().backend_fields(strict)
-        fields["characterization_url"] = ("characterization_id", id_from_url)
-        return fields
 
     def backend(self, quoted: str, *, verbose: bool = False) -> Request:
         return self.list_backends(verbose=verbose)

@@ -1,5 +1,6 @@
-"""IonQ API v0.4: ISO-8601 datetimes, `characterization_id` links, `median` fidelities, a path
-per backend, and the newest characterization as the first item of a one-item page."""
+"""IonQ API v0.4: `median` fidelities, ISO query dates, a path per backend, the fields only it
+sends (`kw`, `location`, gates), and the newest characterization as the first item of a one-item
+page."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import cattrs
 
 from .._models import Characterization
 from .dates import iso_z
-from .parse import Parser, iso, link_id, number, string, strings
+from .parse import Parser, number, string, strings
 from .profile import Profile, Request
 
 __all__ = ["PROFILE", "V04"]
@@ -21,13 +22,8 @@ class V04(Profile):
     version = "v0.4"
     statistic = "median"
 
-    @property
-    def datetime_parser(self) -> Parser:
-        return iso
-
     def backend_fields(self, strict: bool) -> dict[str, tuple[str, Parser]]:
         return super().backend_fields(strict) | {
-            "characterization_id": ("characterization_id", link_id),
             "kw": ("kw", number),
             "location": ("location", string),
             "supported_gates": ("supported_gates", strings),
@@ -36,7 +32,7 @@ class V04(Profile):
         }
 
     def backend(self, quoted: str, *, verbose: bool = False) -> Request:
-        return Request(f"backends/{quoted}")
+        return Request(f"backends/{quoted}", public=True)
 
     def select_backend(self, data: Any, name: str) -> tuple[str, Any]:
         return "", data

@@ -80,6 +80,8 @@ class Emulator:
 
     It serves v0.3 and v0.4 from one fleet state. `latency` seconds are added to every answer.
     With `api_key` set, requests without `Authorization: apiKey <api_key>` get a 401.
+    `reject_key_on_public=True` makes the backends routes answer 401 to any request that carries
+    a key and 200 without one, as the live API did in May 2026 (qBraid/qBraid#1194).
     `record_requests=False` keeps `.requests` empty, for load tests.
     """
 
@@ -93,6 +95,7 @@ class Emulator:
         allow_remote: bool = False,
         now: datetime | None = None,
         record_requests: bool = True,
+        reject_key_on_public: bool = False,
     ) -> None:
         if not allow_remote and not is_loopback(host):
             raise ValueError(
@@ -102,6 +105,9 @@ class Emulator:
         self.host = host
         self.port = _params.integer("port", port, low=0, high=65535)
         self._api_key = api_key
+        # qBraid/qBraid#1194: the backends routes answered 401 to a request carrying a key.
+        self.reject_key_on_public = reject_key_on_public
+        self._public: set[str] = set()
         self.fleet: dict[str, Machine] = default_fleet(now)
         self.requests: deque[RecordedRequest] = deque(maxlen=EMULATOR_REQUEST_LOG)
         self._record = record_requests
@@ -228,6 +234,8 @@ class Emulator:
             for path, kind in rendering.routes:
                 handler = functools.partial(handlers[kind], rendering)
                 app.router.add_get(f"/{version}/{path}", handler)
+                if kind in (LIST, ONE):
+                    self._public.add(f"/{version}/{path}")
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -258,7 +266,14 @@ class Emulator:
                 return await self._disconnect(request)
             if not (200 <= fault.status < 300 and fault.body is None):
                 return self._fault_response(fault)
-        if self._api_key is not None and request.headers.get("Authorization") != (
+        route = request.match_info.route.resource
+        public = route is not None and route.canonical in self._public
+        has_key = "Authorization" in request.headers
+        if public and self.reject_key_on_public and has_key:
+            return _error(401, "Unauthorized")
+        if public and self.reject_key_on_public:
+            pass  # the backends routes answer without a key
+        elif self._api_key is not None and request.headers.get("Authorization") != (
             f"apiKey {self._api_key}"
         ):
             return _error(401, "Invalid or missing API key")
