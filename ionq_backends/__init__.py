@@ -2,6 +2,7 @@
 
 async with IonQClient() as client:
     snapshot = await client.get_backends()
+backend = least_busy(snapshot, min_qubits=30)
 """
 
 from ._client import IonQClient
@@ -31,6 +32,7 @@ from ._models import (
     FidelityStat,
     Timing,
 )
+from ._selection import least_busy, select
 
 __all__ = [
     "APIConnectionError",
@@ -55,5 +57,7 @@ __all__ = [
     "ServerError",
     "Timing",
     "__version__",
+    "least_busy",
     "make_converter",
+    "select",
 ]
