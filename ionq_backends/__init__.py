@@ -29,6 +29,7 @@ from ._models import (
     BackendStatus,
     Characterization,
     CharacterizationPage,
+    ErrorRate,
     FidelityStat,
     Timing,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "BadRequestError",
     "Characterization",
     "CharacterizationPage",
+    "ErrorRate",
     "FidelityStat",
     "IonQClient",
     "IonQError",
