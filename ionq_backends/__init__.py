@@ -33,6 +33,7 @@ from ._models import (
     FidelityStat,
     Timing,
 )
+from ._ranking import CircuitShape, RankedBackend, estimate_success, rank_for_circuit
 from ._selection import least_busy, select
 
 __all__ = [
@@ -48,18 +49,22 @@ __all__ = [
     "BadRequestError",
     "Characterization",
     "CharacterizationPage",
+    "CircuitShape",
     "ErrorRate",
     "FidelityStat",
     "IonQClient",
     "IonQError",
     "NotFoundError",
     "PermissionDeniedError",
+    "RankedBackend",
     "RateLimitError",
     "ResponseValidationError",
     "ServerError",
     "Timing",
     "__version__",
+    "estimate_success",
     "least_busy",
     "make_converter",
+    "rank_for_circuit",
     "select",
 ]

@@ -1,7 +1,8 @@
-"""Calibration views on Characterization: pure, no sockets."""
+"""Calibration views on Characterization and estimate_success(): pure, no sockets."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -12,6 +13,7 @@ from ionq_backends import (
     Characterization,
     ErrorRate,
     FidelityStat,
+    estimate_success,
     make_converter,
 )
 from ionq_backends.emulator._fleet import default_fleet, render_characterization
@@ -104,3 +106,82 @@ def test_coupling_set_is_symmetric(pairs: list[tuple[int, int]], rng: object) ->
     assert all((b, a) in directed for a, b in directed)
     assert len(directed) == 2 * len(c.couplings)
     assert sum(c.degrees.values()) == 2 * len(c.couplings)
+
+
+def test_estimate_is_the_documented_product() -> None:
+    c = characterization({"1q": 0.9998, "2q": 0.99, "spam": 0.995})
+    estimate = estimate_success(c, one_qubit_gates=100, two_qubit_gates=50, measured_qubits=4)
+    assert estimate == pytest.approx(0.9998**100 * 0.99**50 * 0.995**4)
+    assert estimate_success(c, one_qubit_gates=0, two_qubit_gates=0, measured_qubits=0) == 1.0
+
+
+def test_estimate_is_none_only_when_a_needed_fidelity_is_missing() -> None:
+    no_2q = characterization({"1q": 0.9998, "2q": None, "spam": 0.995})
+    assert estimate_success(no_2q, one_qubit_gates=3, two_qubit_gates=1, measured_qubits=1) is None
+    assert estimate_success(no_2q, one_qubit_gates=3, two_qubit_gates=0,
+                            measured_qubits=1) == pytest.approx(0.9998**3 * 0.995)  # fmt: skip
+    nan_spam = characterization({"spam": math.nan})
+    assert estimate_success(nan_spam, one_qubit_gates=0, two_qubit_gates=0,
+                            measured_qubits=1) is None  # fmt: skip
+    assert estimate_success(characterization(), one_qubit_gates=1, two_qubit_gates=0,
+                            measured_qubits=0) is None  # fmt: skip
+
+
+def test_estimate_clamps_fidelities_outside_zero_one() -> None:
+    c = characterization({"1q": 1.2, "2q": -0.5, "spam": 1.0})
+    assert estimate_success(c, one_qubit_gates=5, two_qubit_gates=0, measured_qubits=3) == 1.0
+    assert estimate_success(c, one_qubit_gates=5, two_qubit_gates=1, measured_qubits=3) == 0.0
+
+
+def test_negative_counts_are_refused() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        estimate_success(characterization({"1q": 0.9}), one_qubit_gates=-1, two_qubit_gates=0,
+                         measured_qubits=0)  # fmt: skip
+
+
+FIDELITY = st.none() | st.floats(allow_nan=True, allow_infinity=True)
+COUNT = st.integers(0, 10_000)
+
+
+@given(FIDELITY, FIDELITY, FIDELITY, COUNT, COUNT, COUNT)
+def test_estimate_lies_in_zero_one(
+    f1: float | None, f2: float | None, fs: float | None, n1: int, n2: int, m: int
+) -> None:
+    c = characterization({"1q": f1, "2q": f2, "spam": fs})
+    estimate = estimate_success(c, one_qubit_gates=n1, two_qubit_gates=n2, measured_qubits=m)
+    assert estimate is None or 0.0 <= estimate <= 1.0
+
+
+PRESENT = st.floats(allow_nan=False, allow_infinity=True)  # any number, even out of [0, 1]
+
+
+@given(
+    PRESENT, PRESENT, PRESENT, COUNT, COUNT, COUNT,
+    st.sampled_from(["one_qubit_gates", "two_qubit_gates", "measured_qubits"]),
+    st.integers(1, 10_000),
+)  # fmt: skip
+def test_estimate_never_grows_with_a_count(
+    f1: float, f2: float, fs: float, n1: int, n2: int, m: int, which: str, more: int
+) -> None:
+    c = characterization({"1q": f1, "2q": f2, "spam": fs})
+    counts = {"one_qubit_gates": n1, "two_qubit_gates": n2, "measured_qubits": m}
+    before = estimate_success(c, **counts)
+    after = estimate_success(c, **{**counts, which: counts[which] + more})
+    assert after is not None and before is not None
+    # pow() is not correctly rounded, so two near-equal results may differ by a rounding step.
+    assert after <= before + math.ulp(before)
+
+
+@given(
+    st.floats(0.0, 0.999_999), st.floats(0.0, 0.999_999), st.floats(0.0, 0.999_999),
+    COUNT, COUNT, COUNT, st.sampled_from(["one_qubit_gates", "two_qubit_gates", "measured_qubits"]),
+)  # fmt: skip
+def test_estimate_falls_strictly_below_perfect_fidelity(
+    f1: float, f2: float, fs: float, n1: int, n2: int, m: int, which: str
+) -> None:
+    c = characterization({"1q": f1, "2q": f2, "spam": fs})
+    counts = {"one_qubit_gates": n1, "two_qubit_gates": n2, "measured_qubits": m}
+    before = estimate_success(c, **counts)
+    after = estimate_success(c, **{**counts, which: counts[which] + 1})
+    assert before is not None and after is not None
+    assert after < before or after < 1e-300  # or both underflowed to (near) zero

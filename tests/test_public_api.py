@@ -21,7 +21,8 @@ def test_all_is_pinned() -> None:
         "IonQClient", "IonQError", "NotFoundError", "PermissionDeniedError", "RateLimitError",
         "ResponseValidationError", "ServerError", "Timing", "__version__", "make_converter",
         # Fleet views (issue 16):
-        "select", "least_busy", "ErrorRate",
+        "select", "least_busy", "ErrorRate", "CircuitShape", "estimate_success",
+        "RankedBackend", "rank_for_circuit",
     ])  # fmt: skip
     for name in ionq_backends.__all__:
         assert hasattr(ionq_backends, name), name
