@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random as _random
-from collections.abc import AsyncGenerator, Callable, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -35,6 +35,7 @@ from ._models import (
     BackendsSnapshot,
     Characterization,
     CharacterizationPage,
+    CharacterizationsSnapshot,
 )
 from ._retry import RetryPolicy
 from ._transport import Reply, Sleep, Transport, make_timeout
@@ -205,6 +206,23 @@ class IonQClient:
             return None
         return self._structure(reply, Characterization)
 
+    async def latest_characterizations(
+        self, names: Iterable[str] | None = None
+    ) -> CharacterizationsSnapshot:
+        """The latest characterization of many backends, fetched concurrently (as get_backends).
+
+        A backend with none maps to `None`; each backend's failure lands in `errors` alone.
+        """
+        wanted = self._names(names)
+        self._transport.check_open()
+        results: dict[str, Characterization | IonQError | None] = {}
+        async with asyncio.TaskGroup() as group:
+            for name in wanted:
+                group.create_task(_settle(results, name, self.latest_characterization))
+        found = {n: r for n in wanted if not isinstance(r := results[n], IonQError)}
+        errors = {n: r for n in wanted if isinstance(r := results[n], IonQError)}
+        return CharacterizationsSnapshot(found, errors, fetched_at=datetime.now(UTC))
+
     def iter_characterizations(
         self,
         backend: str,
@@ -346,6 +364,16 @@ class IonQClient:
                 results[name] = self._v3_pick(reply, items, name)
             except IonQError as exc:
                 results[name] = exc
+
+
+async def _settle(
+    results: dict[str, T | IonQError], name: str, call: Callable[[str], Awaitable[T]]
+) -> None:
+    """`results[name]` is what `call(name)` returns or the `IonQError` it ends with."""
+    try:
+        results[name] = await call(name)
+    except Exception as exc:  # one backend's failure is its own, whatever it is
+        results[name] = _as_ionq_error(exc)
 
 
 def _as_ionq_error(exc: Exception) -> IonQError:

@@ -19,6 +19,7 @@ __all__ = [
     "BackendsSnapshot",
     "Characterization",
     "CharacterizationPage",
+    "CharacterizationsSnapshot",
     "ErrorRate",
     "FidelityStat",
     "Timing",
@@ -230,6 +231,38 @@ class BackendsSnapshot(Mapping[str, Backend]):
         if self.errors:
             raise ExceptionGroup(
                 f"{len(self.errors)} of {len(self.errors) + len(self.backends)} backends failed: "
+                + ", ".join(self.errors),
+                list(self.errors.values()),
+            )
+
+
+@attrs.frozen(eq=False)
+class CharacterizationsSnapshot(Mapping[str, Characterization | None]):
+    """The outcome of `latest_characterizations()`: each backend's latest, plus `errors`.
+
+    A value is `None` when the API has no characterization for that backend; a backend whose
+    fetch failed is absent and its `IonQError` is in `errors`.
+    """
+
+    characterizations: Mapping[str, Characterization | None]
+    errors: Mapping[str, IonQError] = attrs.field(factory=_no_errors)
+    fetched_at: datetime | None = None
+
+    def __getitem__(self, name: str) -> Characterization | None:
+        return self.characterizations[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.characterizations)
+
+    def __len__(self) -> int:
+        return len(self.characterizations)
+
+    def raise_for_errors(self) -> None:
+        """Raise an `ExceptionGroup` of every backend's error, if any failed."""
+        if self.errors:
+            total = len(self.errors) + len(self.characterizations)
+            raise ExceptionGroup(
+                f"{len(self.errors)} of {total} characterizations failed: "
                 + ", ".join(self.errors),
                 list(self.errors.values()),
             )

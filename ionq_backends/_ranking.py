@@ -200,7 +200,8 @@ def rank_for_circuit(
 ) -> list[RankedBackend]:
     """Every backend of `backends`, ranked for `circuit`; the ones that cannot run it come last.
 
-    `characterizations` maps names to each backend's characterization; a name that is absent
+    `characterizations` maps names to each backend's characterization (a
+    `CharacterizationsSnapshot` from `latest_characterizations()` fits); a name that is absent
     or `None` has no expected fidelity.
 
     A backend is excluded, with the reason in `excluded`, when it does not run jobs now, is

@@ -15,6 +15,7 @@ from ionq_backends import (
     Backend,
     BackendsSnapshot,
     Characterization,
+    CharacterizationsSnapshot,
     CircuitShape,
     FidelityStat,
     RankedBackend,
@@ -123,6 +124,13 @@ def test_queue_first_degraded_qpu_only_and_calibration_age() -> None:
     assert reasons["qpu.stale"] == "calibrated 72 h ago > 24 h"
     assert reasons["qpu.uncalibrated"] == "calibration age unknown"
     assert reasons["simulator"] == "not a QPU"
+
+
+def test_a_characterizations_snapshot_fits_and_absent_names_are_unknown() -> None:
+    snapshot = CharacterizationsSnapshot({"qpu.good": calibration(0.99)}, fetched_at=NOW)
+    ranked = rank_for_circuit(list(FLEET.values()), snapshot, CIRCUIT, now=NOW)
+    assert ranked[0].name == "qpu.good"
+    assert all(r.expected_fidelity is None for r in ranked[1:])
 
 
 def test_rows_are_json_ready() -> None:

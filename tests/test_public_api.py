@@ -22,7 +22,7 @@ def test_all_is_pinned() -> None:
         "ResponseValidationError", "ServerError", "Timing", "__version__", "make_converter",
         # Fleet views (issue 16):
         "select", "least_busy", "ErrorRate", "CircuitShape", "estimate_success",
-        "RankedBackend", "rank_for_circuit",
+        "RankedBackend", "rank_for_circuit", "CharacterizationsSnapshot",
     ])  # fmt: skip
     for name in ionq_backends.__all__:
         assert hasattr(ionq_backends, name), name
