@@ -119,10 +119,6 @@ def error_json(error: IonQError) -> dict[str, Any]:
     return data
 
 
-def _fmt(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
-
-
 # Running
 
 
@@ -218,9 +214,11 @@ async def _bounded(args: argparse.Namespace, coro: Any) -> Any:
 
 
 async def cmd_list(args: argparse.Namespace, out: _Output) -> int:
+    from . import _fleet_cli
+
     async with _client(args) as client:
         backends = await _bounded(args, client.list_backends())
-    out.backends(backends)
+    out.backends(_fleet_cli.filter_list(backends, args))
     return 0
 
 
@@ -250,19 +248,31 @@ async def cmd_characterizations(args: argparse.Namespace, out: _Output) -> int:
             return found
 
         items = await _bounded(args, collect())
+    from . import _fleet_cli
+
+    now = datetime.now(UTC)
     if out.json:
-        out.dump(items)
+        out.dump([_JSON.unstructure(c) | _fleet_cli.characterization_extras(c, now) for c in items])
         return 0
-    rows = []
-    for c in items:
-        fid = {k: _fmt(s.value, ".4f") for k, s in c.fidelity.items()}
-        rows.append([c.date.strftime("%Y-%m-%d %H:%M") if c.date else "-", c.id,
-                     fid.get("1q", "-"), fid.get("2q", "-"), fid.get("spam", "-"),
-                     _fmt(c.timing.t1, "g"), _fmt(c.timing.t2, "g"),
-                     str(len(c.connectivity))])  # fmt: skip
-    headers = ("DATE", "ID", "1Q", "2Q", "SPAM", "T1 s", "T2 s", "PAIRS")
-    out.print(table(headers, rows, {}) if rows else f"no characterizations for {args.name}")
+    text = _fleet_cli.characterization_table(items, now)
+    out.print(text if items else f"no characterizations for {args.name}")
     return 0
+
+
+async def cmd_best(args: argparse.Namespace, out: _Output) -> int:
+    from . import _fleet_cli
+
+    try:
+        circuit = _fleet_cli.circuit_of(args)
+    except ValueError as exc:
+        raise _Usage(str(exc)) from None
+    async with _client(args) as client:
+        ranked, errors = await _bounded(args, _fleet_cli.run_best(args, client, circuit))
+    now = datetime.now(UTC)
+    out.print(_fleet_cli.best_json(ranked) if out.json else _fleet_cli.best_table(ranked, now))
+    for name, error in errors.items():
+        _fail(error, name)
+    return 1 if errors else 0
 
 
 def describe_change(event: BackendChange, now: datetime) -> str:
@@ -323,6 +333,8 @@ async def cmd_emulator(args: argparse.Namespace, out: _Output) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    from . import _fleet_cli
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--api-version", choices=API_VERSIONS, default=DEFAULT_API_VERSION)
     common.add_argument("--base-url", help="API host (default: $IONQ_BASE_URL, else IonQ)")
@@ -337,7 +349,9 @@ def parser() -> argparse.ArgumentParser:
         description="IonQ backends at a glance. The API key is read from $IONQ_API_KEY.",
     )
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("list", parents=[common], help="all backends, one request")
+    _fleet_cli.add_list_options(
+        sub.add_parser("list", parents=[common], help="all backends, one request")
+    )
     get = sub.add_parser("get", parents=[common], help="named backends, fetched concurrently")
     get.add_argument("names", nargs="+", metavar="NAME")
     watch = sub.add_parser("watch", parents=[common], help="one line per change, until Ctrl-C")
@@ -346,6 +360,7 @@ def parser() -> argparse.ArgumentParser:
     chars = sub.add_parser("characterizations", parents=[common], help="recent characterizations")
     chars.add_argument("name", metavar="NAME")
     chars.add_argument("--limit", type=_positive_int, default=10, metavar="N")
+    _fleet_cli.add_best_parser(sub, common)
     emu = sub.add_parser("emulator", parents=[common], help="serve an IonQ API emulator")
     emu.add_argument("--host", default="127.0.0.1")
     emu.add_argument("--port", type=int, default=8080)
@@ -372,6 +387,7 @@ COMMANDS = {
     "get": cmd_get,
     "watch": cmd_watch,
     "characterizations": cmd_characterizations,
+    "best": cmd_best,
     "emulator": cmd_emulator,
 }
 
