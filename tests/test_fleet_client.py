@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +28,7 @@ from ionq_backends.emulator import Emulator
 from .conftest import Hang, ionq_tasks, serve
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 @pytest.fixture
@@ -186,3 +190,34 @@ async def test_ranking_the_emulators_fleet(emulator: Emulator, version: str) -> 
         "qpu.forte-enterprise-1", "qpu.forte-1", "qpu.tempo-1",
     ]  # fmt: skip
     assert iq.least_busy(fleet, min_qubits=30).name == "qpu.forte-enterprise-1"  # type: ignore[union-attr]
+
+
+# The README's "Choosing a backend" and its emulator test, run as written.
+
+
+def readme_blocks(after: str) -> list[str]:
+    text = README.read_text()
+    section = text[text.index(after) :]
+    return re.findall(r"```python\n(.*?)```", section, re.S)
+
+
+async def instant(_: float) -> None:
+    await asyncio.sleep(0)
+
+
+async def test_readme_router_and_its_test(ionq_emulator: Emulator) -> None:
+    namespace: dict[str, Any] = {}
+    exec(readme_blocks("## Choosing a backend")[0], namespace)
+    async with IonQClient(base_url=ionq_emulator.base_url) as client:
+        assert await namespace["pick_backend"](client) == "qpu.forte-enterprise-1"
+        assert await namespace["pick_backend"](client, qubits=40) is None
+        circuit = CircuitShape(qubits=30, one_qubit_gates=400, two_qubit_gates=200)
+        assert await namespace["route"](client, circuit) == "qpu.forte-enterprise-1"
+    example = next(b for b in readme_blocks("## Testing with") if "ionq_emulator" in b)
+    # Retries back off for real in the README; here they wait for nothing.
+    namespace["IonQClient"] = functools.partial(IonQClient, sleep=instant)
+    exec(example, namespace)
+    before = len(ionq_emulator.requests)
+    await namespace["test_my_router_avoids_down_qpus"](ionq_emulator)
+    asked = [r.path for r in list(ionq_emulator.requests)[before:]]
+    assert asked.count("/v0.4/backends/qpu.aria-1") == 3  # two injected 503s, then the answer
