@@ -2,6 +2,7 @@
 
 async with IonQClient() as client:
     snapshot = await client.get_backends()
+backend = least_busy(snapshot, min_qubits=30)
 """
 
 from ._client import IonQClient
@@ -27,9 +28,13 @@ from ._models import (
     BackendStatus,
     Characterization,
     CharacterizationPage,
+    CharacterizationsSnapshot,
+    ErrorRate,
     FidelityStat,
     Timing,
 )
+from ._ranking import CircuitShape, RankedBackend, estimate_success, rank_for_circuit
+from ._selection import least_busy, select
 from ._wire import make_converter
 
 __all__ = [
@@ -45,15 +50,23 @@ __all__ = [
     "BadRequestError",
     "Characterization",
     "CharacterizationPage",
+    "CharacterizationsSnapshot",
+    "CircuitShape",
+    "ErrorRate",
     "FidelityStat",
     "IonQClient",
     "IonQError",
     "NotFoundError",
     "PermissionDeniedError",
+    "RankedBackend",
     "RateLimitError",
     "ResponseValidationError",
     "ServerError",
     "Timing",
     "__version__",
+    "estimate_success",
+    "least_busy",
     "make_converter",
+    "rank_for_circuit",
+    "select",
 ]

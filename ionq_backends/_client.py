@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random as _random
-from collections.abc import AsyncGenerator, Callable, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -36,6 +36,7 @@ from ._models import (
     BackendsSnapshot,
     Characterization,
     CharacterizationPage,
+    CharacterizationsSnapshot,
 )
 from ._retry import RetryPolicy, jittered
 from ._transport import Reply, Sleep, Transport, client_timeout
@@ -224,6 +225,23 @@ class IonQClient:
             raise
         return reply.parse(lambda data: self._profile.latest_from(data, self._converter))
 
+    async def latest_characterizations(
+        self, names: Iterable[str] | None = None
+    ) -> CharacterizationsSnapshot:
+        """The latest characterization of many backends, fetched concurrently (as get_backends).
+
+        A backend with none maps to `None`; each backend's failure lands in `errors` alone.
+        """
+        wanted = self._names(names)
+        self._transport.check_open()
+        results: dict[str, Characterization | IonQError | None] = {}
+        async with asyncio.TaskGroup() as group:
+            for name in wanted:
+                group.create_task(_settle(results, name, self.latest_characterization))
+        found = {n: r for n in wanted if not isinstance(r := results[n], IonQError)}
+        errors = {n: r for n in wanted if isinstance(r := results[n], IonQError)}
+        return CharacterizationsSnapshot(found, errors, fetched_at=datetime.now(UTC))
+
     def iter_characterizations(
         self,
         backend: str,
@@ -307,6 +325,16 @@ class IonQClient:
             replies[request] = await self._transport.get(request)
         except Exception as exc:  # one request's failure is its own names' only
             replies[request] = as_ionq_error(exc)
+
+
+async def _settle(
+    results: dict[str, T | IonQError], name: str, call: Callable[[str], Awaitable[T]]
+) -> None:
+    """`results[name]` is what `call(name)` returns or the `IonQError` it ends with."""
+    try:
+        results[name] = await call(name)
+    except Exception as exc:  # one backend's failure is its own, whatever it is
+        results[name] = as_ionq_error(exc)
 
 
 def _unknown_access(backend: Backend) -> Backend:

@@ -19,6 +19,8 @@ __all__ = [
     "BackendsSnapshot",
     "Characterization",
     "CharacterizationPage",
+    "CharacterizationsSnapshot",
+    "ErrorRate",
     "FidelityStat",
     "Timing",
 ]
@@ -111,6 +113,15 @@ class FidelityStat:
 
 
 @attrs.frozen
+class ErrorRate:
+    """`1 − fidelity` for one fidelity key, with the fidelity's `stderr` and `statistic`."""
+
+    value: float | None
+    stderr: float | None
+    statistic: str
+
+
+@attrs.frozen
 class Timing:
     """Characterized durations, in seconds. `one_qubit`/`two_qubit` are the wire's `1q`/`2q`."""
 
@@ -139,6 +150,59 @@ class Characterization:
     fidelity: Mapping[str, FidelityStat] = attrs.field(factory=_no_extra, hash=False)
     timing: Timing = attrs.field(factory=Timing)
     extra: Mapping[str, Any] = attrs.field(factory=_no_extra, hash=False)
+
+    def age(self, now: datetime) -> timedelta | None:
+        """How long before `now` (an aware datetime) this was characterized; `None` if undated.
+
+        Negative when `date` is after `now` (clock skew), so that skew shows instead of hiding.
+        """
+        if now.utcoffset() is None:
+            raise ValueError(f"now must be an aware datetime, got {now!r}")
+        return None if self.date is None else now - self.date
+
+    @property
+    def error_rates(self) -> Mapping[str, ErrorRate]:
+        """`1 − fidelity` per fidelity key (`"1q"`, `"2q"`, `"spam"`, ...), stderr carried over."""
+        return {
+            key: ErrorRate(None if s.value is None else 1.0 - s.value, s.stderr, s.statistic)
+            for key, s in self.fidelity.items()
+        }
+
+    @property
+    def couplings(self) -> frozenset[tuple[int, int]]:
+        """The connectivity as undirected pairs `(a, b)`, `a < b`.
+
+        A pair listed in either direction, or twice, counts once; a qubit paired with itself is
+        dropped.
+        """
+        return frozenset((a, b) if a < b else (b, a) for a, b in self.connectivity if a != b)
+
+    @property
+    def coupling_map(self) -> tuple[tuple[int, int], ...]:
+        """Every coupling in both directions, sorted: the symmetric map transpilers take."""
+        return tuple(sorted(p for a, b in self.couplings for p in ((a, b), (b, a))))
+
+    @property
+    def is_all_to_all(self) -> bool | None:
+        """Whether every two of qubits `0..qubits-1` are coupled; `None` if `qubits` is unknown."""
+        if self.qubits is None:
+            return None
+        n = self.qubits
+        inside = sum(1 for a, b in self.couplings if a >= 0 and b < n)
+        return inside == max(n, 0) * max(n - 1, 0) // 2
+
+    @property
+    def degrees(self) -> Mapping[int, int]:
+        """How many qubits each coupled qubit is coupled to, by qubit.
+
+        A qubit coupled to none is absent (`degrees.get(q, 0)`): the map is as large as the
+        connectivity, never as large as a `qubits` count the API might get wrong.
+        """
+        counts: dict[int, int] = {}
+        for a, b in self.couplings:
+            counts[a] = counts.get(a, 0) + 1
+            counts[b] = counts.get(b, 0) + 1
+        return dict(sorted(counts.items()))
 
 
 @attrs.frozen
@@ -175,6 +239,38 @@ class BackendsSnapshot(Mapping[str, Backend]):
         if self.errors:
             raise ExceptionGroup(
                 f"{len(self.errors)} of {len(self.errors) + len(self.backends)} backends failed: "
+                + ", ".join(self.errors),
+                list(self.errors.values()),
+            )
+
+
+@attrs.frozen(eq=False)
+class CharacterizationsSnapshot(Mapping[str, Characterization | None]):
+    """The outcome of `latest_characterizations()`: each backend's latest, plus `errors`.
+
+    A value is `None` when the API has no characterization for that backend; a backend whose
+    fetch failed is absent and its `IonQError` is in `errors`.
+    """
+
+    characterizations: Mapping[str, Characterization | None]
+    errors: Mapping[str, IonQError] = attrs.field(factory=_no_errors)
+    fetched_at: datetime | None = None
+
+    def __getitem__(self, name: str) -> Characterization | None:
+        return self.characterizations[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.characterizations)
+
+    def __len__(self) -> int:
+        return len(self.characterizations)
+
+    def raise_for_errors(self) -> None:
+        """Raise an `ExceptionGroup` of every backend's error, if any failed."""
+        if self.errors:
+            total = len(self.errors) + len(self.characterizations)
+            raise ExceptionGroup(
+                f"{len(self.errors)} of {total} characterizations failed: "
                 + ", ".join(self.errors),
                 list(self.errors.values()),
             )

@@ -102,7 +102,7 @@ def test_characterizations(version: str) -> None:
                 "--api-version", version)  # fmt: skip
     assert table.returncode == 0
     header, *rows = table.stdout.splitlines()
-    assert header.split()[:5] == ["DATE", "ID", "1Q", "2Q", "SPAM"]
+    assert header.split()[:6] == ["DATE", "AGE", "ID", "1Q", "ERR", "2Q"]
     assert len(rows) == 12
     as_json = run("characterizations", "qpu.aria-1", "--limit", "2", "--emulator", "--json",
                   "--api-version", version)  # fmt: skip

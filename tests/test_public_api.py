@@ -20,6 +20,9 @@ def test_all_is_pinned() -> None:
         "BackendsSnapshot", "Characterization", "CharacterizationPage", "FidelityStat",
         "IonQClient", "IonQError", "NotFoundError", "PermissionDeniedError", "RateLimitError",
         "ResponseValidationError", "ServerError", "Timing", "__version__", "make_converter",
+        # Fleet views (issue 16):
+        "select", "least_busy", "ErrorRate", "CircuitShape", "estimate_success",
+        "RankedBackend", "rank_for_circuit", "CharacterizationsSnapshot",
     ])  # fmt: skip
     for name in ionq_backends.__all__:
         assert hasattr(ionq_backends, name), name

@@ -22,6 +22,7 @@ from .._constants import (
 )
 from .._errors import IonQError
 from .._wire import PROFILES
+from . import fleet
 from .commands import COMMANDS, PROG, Abort, Output, Usage, report
 from .format import printable
 
@@ -44,7 +45,7 @@ def parser() -> argparse.ArgumentParser:
     )
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     both = [api, output]
-    sub.add_parser("list", parents=both, help="all backends, one request")
+    fleet.add_list_options(sub.add_parser("list", parents=both, help="all backends, one request"))
     get = sub.add_parser("get", parents=both, help="named backends, fetched concurrently")
     get.add_argument("names", nargs="+", metavar="NAME")
     watch = sub.add_parser("watch", parents=both, help="one line per change, until Ctrl-C")
@@ -53,6 +54,7 @@ def parser() -> argparse.ArgumentParser:
     chars = sub.add_parser("characterizations", parents=both, help="recent characterizations")
     chars.add_argument("name", metavar="NAME")
     chars.add_argument("--limit", type=_positive_int, default=MAX_PAGE_SIZE, metavar="N")
+    fleet.add_best_parser(sub, both)
     emu = sub.add_parser("emulator", parents=[output], help="serve an IonQ API emulator")
     emu.add_argument("--host", default=EMULATOR_HOST)
     emu.add_argument("--port", type=_port, default=EMULATOR_PORT)

@@ -20,12 +20,11 @@ from .._client import IonQClient
 from .._errors import IonQError
 from .._models import Backend, Characterization
 from .._wire.dates import iso_z
+from . import fleet
 from .format import (
     BACKEND_HEADERS,
-    CHARACTERIZATION_HEADERS,
     STATUS_COLOURS,
     backend_rows,
-    characterization_rows,
     describe_change,
     error_json,
     printable,
@@ -134,7 +133,7 @@ async def _bounded(args: argparse.Namespace, work: Awaitable[T]) -> T:
 async def cmd_list(args: argparse.Namespace, out: Output) -> int:
     async with _client(args) as client:
         backends = await _bounded(args, client.list_backends())
-    out.backends(backends)
+    out.backends(fleet.filter_list(backends, args))
     return 0
 
 
@@ -164,13 +163,27 @@ async def cmd_characterizations(args: argparse.Namespace, out: Output) -> int:
             return found
 
         items = await _bounded(args, collect())
+    now = datetime.now(UTC)
     if out.json:
-        out.dump(items)
+        out.dump([_JSON.unstructure(c) | fleet.characterization_extras(c, now) for c in items])
         return 0
-    rows = characterization_rows(items)
     empty = printable(f"no characterizations for {args.name}")
-    out.print(table(CHARACTERIZATION_HEADERS, rows, {}) if rows else empty)
+    out.print(fleet.characterization_table(items, now) if items else empty)
     return 0
+
+
+async def cmd_best(args: argparse.Namespace, out: Output) -> int:
+    try:
+        circuit = fleet.circuit_of(args)
+    except ValueError as exc:
+        raise Usage(str(exc)) from None
+    async with _client(args) as client:
+        ranked, errors = await _bounded(args, fleet.run_best(args, client, circuit))
+    now = datetime.now(UTC)
+    out.print(fleet.best_json(ranked) if out.json else fleet.best_table(ranked, now))
+    for name, error in errors.items():
+        report(error, name)
+    return 1 if errors else 0
 
 
 async def cmd_watch(args: argparse.Namespace, out: Output) -> int:
@@ -216,5 +229,6 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Output], Coroutine[Any, Any, i
     "get": cmd_get,
     "watch": cmd_watch,
     "characterizations": cmd_characterizations,
+    "best": cmd_best,
     "emulator": cmd_emulator,
 }

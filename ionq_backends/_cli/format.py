@@ -10,14 +10,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .._errors import APIStatusError, IonQError
-from .._models import Backend, BackendChange, BackendStatus, Characterization
+from .._models import Backend, BackendChange, BackendStatus
 
 __all__ = [
     "BACKEND_HEADERS",
-    "CHARACTERIZATION_HEADERS",
     "STATUS_COLOURS",
     "backend_rows",
-    "characterization_rows",
     "describe_change",
     "error_json",
     "human_duration",
@@ -37,7 +35,6 @@ STATUS_COLOURS: Mapping[str, str] = {
     BackendStatus.RETIRED: "2",
 }
 BACKEND_HEADERS = ("NAME", "STATUS", "QUBITS", "QUEUE", "UPDATED", "DEGRADED")
-CHARACTERIZATION_HEADERS = ("DATE", "ID", "1Q", "2Q", "SPAM", "T1 s", "T2 s", "PAIRS")
 
 
 # C0 controls (ESC among them), DEL and C1 controls: a server-sent name, status or message that
@@ -118,17 +115,6 @@ def backend_rows(backends: Iterable[Backend], now: datetime) -> list[list[str]]:
     ]
 
 
-def characterization_rows(items: Iterable[Characterization]) -> list[list[str]]:
-    rows = []
-    for c in items:
-        fid = {k: _fmt(s.value, ".4f") for k, s in c.fidelity.items()}
-        rows.append([c.date.strftime("%Y-%m-%d %H:%M") if c.date else "-", c.id,
-                     fid.get("1q", "-"), fid.get("2q", "-"), fid.get("spam", "-"),
-                     _fmt(c.timing.t1, "g"), _fmt(c.timing.t2, "g"),
-                     str(len(c.connectivity))])  # fmt: skip
-    return rows
-
-
 def error_json(error: IonQError) -> dict[str, Any]:
     data: dict[str, Any] = {"type": type(error).__name__, "message": error.message}
     if isinstance(error, APIStatusError):
@@ -158,7 +144,3 @@ def _describe_change(event: BackendChange, now: datetime) -> str:
         for name in event.changed_fields
     ]
     return f"{stamp}  {event.name}  " + "; ".join(parts)
-
-
-def _fmt(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
