@@ -1,13 +1,24 @@
-"""The monitor's SQLite history: schema and migrations, retention and restarts."""
+"""The monitor's SQLite history: schema and migrations, retention, restarts, and `kill -9`."""
 
 from __future__ import annotations
 
+import os
+import queue
+import signal
 import sqlite3
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+import aiohttp
 import pytest
 
+from ionq_backends.emulator import Emulator
+from ionq_backends.service import MONITOR, HistoryError, create_app
+from ionq_backends.service import _store as store
 from ionq_backends.service._history import EventRow, SampleRow
 from ionq_backends.service._store import (
     APPLICATION_ID,
@@ -15,10 +26,12 @@ from ionq_backends.service._store import (
     SCHEMA_VERSION,
     History,
     HistoryDB,
-    HistoryError,
     migrate,
 )
 
+from .service_support import running
+
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("IONQ_")}
 NOW = 1_794_999_960.0  # a Unix time on a minute boundary (2026-11-18)
 
 
@@ -152,3 +165,78 @@ def test_a_file_that_is_not_our_history_is_refused_untouched(tmp_path: Path) -> 
     with pytest.raises(HistoryError, match=r"notes\.txt"):
         HistoryDB(text)
     assert text.read_text().startswith("not a database")
+
+
+async def test_writes_never_block_polling_and_a_backlog_is_dropped_and_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ionq_emulator: Emulator
+) -> None:
+    release = threading.Event()
+    real_record = HistoryDB.record
+
+    def stuck(self: HistoryDB, *args: Any) -> None:
+        release.wait(30)  # a disk that stalls
+        real_record(self, *args)
+
+    monkeypatch.setattr(HistoryDB, "record", stuck)
+    monkeypatch.setattr(store, "MAX_PENDING_WRITES", 3)
+    app = create_app(base_url=ionq_emulator.base_url, db_path=tmp_path / "h.sqlite3",
+                     interval=0.01, names=["qpu.aria-1"])  # fmt: skip
+    monitor = app[MONITOR]
+    try:
+        async with running(app) as url:
+            await monitor.wait_rounds(10)  # polling goes on while the writer is stuck
+            async with aiohttp.ClientSession() as http, http.get(url + "metrics") as response:
+                text = await response.text()
+            assert 'ionq_history_write_errors_total{reason="backlog"}' in text
+            release.set()  # before the app stops: closing waits for the queued writes
+    finally:
+        release.set()
+
+
+def _read_line(stream: IO[str], timeout: float) -> str:
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: lines.put(stream.readline()), daemon=True).start()
+    return lines.get(timeout=timeout)
+
+
+def _polls(path: Path) -> int:
+    if not path.exists():
+        return 0
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    try:
+        return int(conn.execute("SELECT coalesce(sum(polls), 0) FROM samples").fetchone()[0])
+    except sqlite3.OperationalError:  # the schema is not there yet
+        return 0
+    finally:
+        conn.close()
+
+
+def test_kill_9_mid_write_loses_at_most_the_last_round(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    command = [sys.executable, "-m", "ionq_backends.service", "--emulator", "--db", str(path),
+               "--interval", "0.01", "--port", "0", "--log-level", "error"]  # fmt: skip
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True, env=ENV)  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = _read_line(proc.stdout, timeout=60)
+        assert line.startswith("ionq-backends serve: http://127.0.0.1:"), line
+        # Rounds commit back to back (one every 10 ms): the kill lands while the writer works.
+        deadline = time.monotonic() + 60
+        while (before := _polls(path)) < 9 * 50 and time.monotonic() < deadline:
+            time.sleep(0.05)  # across processes there is nothing to await
+        assert before >= 9 * 50, "the child wrote fewer than 50 rounds in 60 s"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert proc.returncode == -signal.SIGKILL
+    db = HistoryDB(path)  # reopens, recovers the WAL, migrates nothing
+    try:
+        assert db._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        counts = db.counts()
+        assert counts["polls"] >= before  # every round seen committed before the kill is there
+        assert counts["events"] >= 9  # the first round's "seen" events
+    finally:
+        db.close()

@@ -1,0 +1,239 @@
+"""The monitor's lifetime: one client, one fleet-wide polling loop, characterizations, history.
+
+The loop is `watch()`'s loop made visible: each round it runs the client's concurrent
+`get_backends()` fan-out and folds the snapshot into the same pure `Watcher` that `watch()`
+uses, so its change events are exactly `watch()`'s. It needs each round's snapshot too, which
+`watch()` does not hand out (it yields changes only): the data age, the per-round samples, the
+failed-fetch counter, the round duration and /healthz all come from rounds, not changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from .._client import IonQClient
+from .._constants import DEFAULT_WATCH_IGNORE
+from .._errors import IonQError
+from .._models import Backend, BackendName, BackendsSnapshot, Characterization
+from .._watch import Watcher
+from ._constants import DISCOVER_EVERY, LOGGER_NAME, PRUNE_EVERY
+from ._history import event_rows, sample_rows
+from ._metrics import Metrics
+from ._sse import Broadcaster
+from ._state import FleetState
+from ._store import History
+
+__all__ = ["Monitor"]
+
+logger = logging.getLogger(LOGGER_NAME)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Monitor:
+    """Everything one app keeps for its lifetime; `start()` and `stop()` bracket it."""
+
+    def __init__(
+        self,
+        *,
+        client_factory: Callable[[], IonQClient],
+        names: list[str] | None,
+        interval: float,
+        jitter: float,
+        db_path: str | os.PathLike[str],
+        retention: float,
+        sample_seconds: int,
+    ) -> None:
+        self.interval = interval
+        self.jitter = jitter
+        self.sample_seconds = sample_seconds
+        self.fixed_names = names
+        self.state = FleetState(names or ())
+        self.metrics = Metrics(self.state)
+        self.hub = Broadcaster()
+        write_errors = self.metrics.history_write_errors
+        self.history = History(
+            db_path,
+            retention=retention,
+            on_write_error=lambda reason: write_errors.labels(reason=reason).inc(),
+        )
+        self.client: IonQClient | None = None
+        self._client_factory = client_factory
+        self._watcher = Watcher(frozenset(DEFAULT_WATCH_IGNORE))
+        self._characterize = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._next_discovery = 0.0
+
+    # Lifetime
+
+    async def start(self) -> None:
+        """Open the history, make the client, start polling (from the app's cleanup_ctx)."""
+        await self.history.open()
+        try:
+            self.client = self._client_factory()
+            await self.history.prune()
+        except BaseException:
+            await self.history.close()
+            raise
+        self._tasks = [
+            asyncio.create_task(self._poll(), name="ionq-serve-poll"),
+            asyncio.create_task(self._characterizations(), name="ionq-serve-characterizations"),
+            asyncio.create_task(self._prune(), name="ionq-serve-prune"),
+        ]
+
+    def shutting_down(self) -> None:
+        """End every event stream now, so that the server need not wait for them."""
+        self.hub.close()
+
+    async def stop(self) -> None:
+        """Stop polling, then close the client and the history (queued writes finish first)."""
+        self.hub.close()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        try:
+            if self.client is not None:
+                await self.client.close()
+        finally:
+            await self.history.close()
+
+    async def wait_for(self, predicate: Callable[[], bool]) -> None:
+        """Return once `predicate()` holds, checked after every update (tests and embedders)."""
+        seen = self.hub.version
+        while not predicate():
+            update = await self.hub.next(seen)
+            if update is None:
+                raise RuntimeError("the monitor stopped")
+            seen = update[0]
+
+    async def wait_rounds(self, count: int) -> None:
+        """Return once `count` rounds have been folded in."""
+        await self.wait_for(lambda: self.state.rounds >= count)
+
+    # Polling
+
+    def _names(self) -> list[str]:
+        return list(self.state.views)
+
+    async def _discover(self, client: IonQClient) -> None:
+        """Watch every backend the API lists, plus every BackendName."""
+        loop = asyncio.get_running_loop()
+        if self.fixed_names is not None or loop.time() < self._next_discovery:
+            return
+        try:
+            listed = [b.name for b in await client.list_backends()]
+        except IonQError as exc:
+            logger.warning("could not list backends (%s); watching the known names", exc)
+            listed = []
+            # Ask again soon: the list endpoint failing usually means everything does.
+            self._next_discovery = loop.time() + min(DISCOVER_EVERY, 10 * self.interval)
+        else:
+            self._next_discovery = loop.time() + DISCOVER_EVERY
+        self.state.add([*listed, *BackendName])
+
+    async def _poll(self) -> None:
+        client = self.client
+        assert client is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._discover(client)
+            names = self._names()
+            started = loop.time()
+            started_at = _now()
+            try:
+                snapshot = await client.get_backends(names)
+            except IonQError as exc:  # not expected (errors are per backend), still one round
+                snapshot = BackendsSnapshot({}, dict.fromkeys(names, exc), fetched_at=_now())
+            duration = loop.time() - started
+            try:
+                self._fold(snapshot, started_at, duration)
+            except Exception:  # a bug here must not stop the monitoring
+                logger.exception("could not fold a polling round in")
+            # Start to start, jittered as watch() does, never overlapping.
+            period = self.interval * (1.0 + self.jitter * (2.0 * random.random() - 1.0))
+            delay = started + period - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+
+    def _fold(self, snapshot: BackendsSnapshot, started_at: datetime, duration: float) -> None:
+        changes = self._watcher.update(snapshot)
+        self.state.apply_round(snapshot, started_at, duration)
+        self.metrics.observe_round(snapshot, duration)
+        self.history.submit(
+            sample_rows(snapshot, started_at, self.sample_seconds),
+            event_rows(changes, started_at),
+        )
+        for change in changes:
+            if change.error is not None:
+                logger.warning("%s: %s", change.name, change.error)
+            elif change.previous is not None and not change.changed_fields:
+                logger.info("%s: recovered", change.name)
+        if self.state.characterizations_due(_now()):
+            self._characterize.set()
+        self.publish()
+
+    def publish(self) -> None:
+        """Send the fleet to every live page."""
+        payload = json.dumps(self.state.to_json(_now(), self.interval), separators=(",", ":"))
+        self.hub.publish(payload)
+
+    # Characterizations and retention
+
+    async def _characterizations(self) -> None:
+        client = self.client
+        assert client is not None
+        while True:
+            await self._characterize.wait()
+            self._characterize.clear()
+            due = self.state.characterizations_due(_now())
+            if not due:
+                continue
+            for backend in due:
+                self.state.characterization_started(backend.name)
+            results: dict[str, Characterization | IonQError | None] = {}
+            # One concurrent fan-out, bounded by the client's own max_concurrency.
+            async with asyncio.TaskGroup() as group:
+                for backend in due:
+                    group.create_task(self._characterization(client, backend, results))
+            now = _now()
+            for backend in due:
+                self.state.set_characterization(backend, results[backend.name], now)
+            self.publish()
+
+    @staticmethod
+    async def _characterization(
+        client: IonQClient,
+        backend: Backend,
+        results: dict[str, Characterization | IonQError | None],
+    ) -> None:
+        try:
+            results[backend.name] = await client.characterization_of(backend)
+        except IonQError as exc:
+            logger.warning("%s: characterization: %s", backend.name, exc)
+            results[backend.name] = exc
+        except Exception as exc:  # one backend's failure is its own, whatever it is
+            logger.exception("%s: characterization", backend.name)
+            results[backend.name] = IonQError(f"unexpected {type(exc).__name__}: {exc}")
+
+    async def _prune(self) -> None:
+        while True:
+            await asyncio.sleep(PRUNE_EVERY)
+            try:
+                gone = await self.history.prune()
+            except Exception:
+                logger.exception("history: pruning failed")
+            else:
+                if gone:
+                    logger.info("history: pruned %d rows older than the retention", gone)
