@@ -156,10 +156,14 @@ class Monitor:
                 snapshot = await client.get_backends(names)
             except IonQError as exc:  # not expected (errors are per backend), still one round
                 snapshot = BackendsSnapshot({}, dict.fromkeys(names, exc), fetched_at=_now())
+            except Exception:  # a bug must not end the polling; /healthz reports "stalled"
+                logger.exception("a polling round failed")
+                snapshot = None
             duration = loop.time() - started
             try:
-                self._fold(snapshot, started_at, duration)
-            except Exception:  # a bug here must not stop the monitoring
+                if snapshot is not None:
+                    self._fold(snapshot, started_at, duration)
+            except Exception:  # a bug here must not stop the monitoring either
                 logger.exception("could not fold a polling round in")
             # Start to start, jittered as watch() does, never overlapping.
             period = self.interval * (1.0 + self.jitter * (2.0 * random.random() - 1.0))
@@ -197,20 +201,29 @@ class Monitor:
         while True:
             await self._characterize.wait()
             self._characterize.clear()
-            due = self.state.characterizations_due(_now())
-            if not due:
-                continue
-            for backend in due:
-                self.state.characterization_started(backend.name)
-            results: dict[str, Characterization | IonQError | None] = {}
+            try:
+                await self._characterize_due(client)
+            except Exception:  # a bug must not end the worker
+                logger.exception("characterizations: could not refresh")
+
+    async def _characterize_due(self, client: IonQClient) -> None:
+        due = self.state.characterizations_due(_now())
+        if not due:
+            return
+        for backend in due:
+            self.state.characterization_started(backend.name)
+        results: dict[str, Characterization | IonQError | None] = {}
+        try:
             # One concurrent fan-out, bounded by the client's own max_concurrency.
             async with asyncio.TaskGroup() as group:
                 for backend in due:
                     group.create_task(self._characterization(client, backend, results))
+        finally:  # whatever happened, nothing stays "in flight" for ever
             now = _now()
+            unfinished = IonQError("the characterization fetch did not finish")
             for backend in due:
-                self.state.set_characterization(backend, results[backend.name], now)
-            self.publish()
+                self.state.set_characterization(backend, results.get(backend.name, unfinished), now)
+        self.publish()
 
     @staticmethod
     async def _characterization(
