@@ -1,12 +1,13 @@
-"""An aiohttp.web service that keeps IonQ fleet state current and serves it at GET /status.
+"""Your own aiohttp.web service with the fleet monitor mounted inside it, under /fleet/.
 
-`watch()` runs in a background task for the app's whole lifetime (cleanup_ctx); each backend's
-entry has its latest value, the age of that value and its last error. This is the shape of a
-dashboard or job-router sidecar.
+`ionq_backends.service.create_app()` keeps one client and one polling loop for the app's
+lifetime, with its live page, /metrics, JSON API and SQLite history. Your routes read its
+state: here `GET /status` answers a job router's question (which QPUs run jobs now, least
+busy first). Needs `pip install 'ionq-backends[service]'`.
 
     python examples/status_service.py --port 8000            # embedded emulator behind it
     python examples/status_service.py --live --interval 60
-    curl localhost:8000/status
+    curl localhost:8000/status        # and open http://localhost:8000/fleet/
 """
 
 from __future__ import annotations
@@ -14,78 +15,49 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
-import cattrs
 from aiohttp import web
 
-import ionq_backends as iq
 from ionq_backends.emulator import Emulator
+from ionq_backends.service import MONITOR, create_app
 
-CLIENT = web.AppKey("client", iq.IonQClient)
-STATE = web.AppKey("state", dict)
-UPDATED = web.AppKey("updated", asyncio.Condition)
-INTERVAL = web.AppKey("interval", float)
-_JSON = cattrs.Converter()
-_JSON.register_unstructure_hook(datetime, lambda d: d.isoformat().replace("+00:00", "Z"))
-
-
-async def follow(app: web.Application) -> None:
-    state: dict[str, dict[str, Any]] = app[STATE]
-    async for change in app[CLIENT].watch(interval=app[INTERVAL]):
-        entry = state.setdefault(change.name, {"backend": None, "seen_at": None, "error": None})
-        if change.error is None:
-            entry.update(backend=change.current, seen_at=datetime.now(UTC), error=None)
-        else:
-            entry["error"] = {"type": type(change.error).__name__, "message": str(change.error),
-                              "at": datetime.now(UTC)}  # fmt: skip
-        async with app[UPDATED]:
-            app[UPDATED].notify_all()
-
-
-async def background_watch(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(follow(app))
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    await app[CLIENT].close()
+FLEET = web.AppKey("fleet", web.Application)
 
 
 async def status(request: web.Request) -> web.Response:
-    now = datetime.now(UTC)
+    """Available QPUs least busy first, and what fails to poll, from the monitor's state."""
+    state = request.app[FLEET][MONITOR].state
+    available = [v.backend for v in state.views.values() if v.backend and v.backend.is_available]
+    available.sort(key=lambda b: (b.queue_time is None, b.queue_time))
     body = {
-        name: {
-            "backend": _JSON.unstructure(entry["backend"]),
-            "age_seconds": None if entry["seen_at"] is None
-            else round((now - entry["seen_at"]).total_seconds(), 3),
-            "last_error": _JSON.unstructure(entry["error"]),
-        }
-        for name, entry in request.app[STATE].items()
+        "available": [{"name": b.name, "qubits": b.qubits,
+                       "queue_seconds": b.queue_time and b.queue_time.total_seconds()}
+                      for b in available],
+        "failing": {name: v.error.message for name, v in state.views.items() if v.error},
+        "rounds": state.rounds,
     }  # fmt: skip
     return web.json_response(body)
 
 
-def build_app(client: iq.IonQClient, interval: float) -> web.Application:
+def build_app(**monitor_options: Any) -> web.Application:
+    """Your app: its own routes, plus the monitor (its options go to `create_app`)."""
     app = web.Application()
-    app[CLIENT] = client
-    app[STATE] = {}
-    app[UPDATED] = asyncio.Condition()
-    app[INTERVAL] = interval
-    app.cleanup_ctx.append(background_watch)
+    fleet = create_app(**monitor_options)
+    app[FLEET] = fleet
     app.router.add_get("/status", status)
+    app.add_subapp("/fleet/", fleet)  # its cleanup_ctx runs with your app's startup
     return app
 
 
-async def serve(base_url: str | None, port: int, interval: float) -> None:
-    runner = web.AppRunner(build_app(iq.IonQClient(base_url=base_url), interval))
+async def serve(port: int, **monitor_options: Any) -> None:
+    runner = web.AppRunner(build_app(**monitor_options))
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    print(f"serving fleet status on http://127.0.0.1:{runner.addresses[0][1]}/status", flush=True)
     try:
+        site = web.TCPSite(runner, "127.0.0.1", port)
+        await site.start()
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        print(f"serving fleet status on {url}/status (monitor at {url}/fleet/)", flush=True)
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
@@ -96,12 +68,14 @@ async def main() -> None:
     parser.add_argument("--live", action="store_true", help="watch api.ionq.co")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--interval", type=float, default=5.0)
+    parser.add_argument("--db", default="status-service-history.sqlite3")
     args = parser.parse_args()
+    options = {"interval": args.interval, "db_path": args.db}
     if args.live:
-        await serve(None, args.port, args.interval)
+        await serve(args.port, **options)
         return
     async with Emulator() as emulator:
-        await serve(emulator.base_url, args.port, args.interval)
+        await serve(args.port, base_url=emulator.base_url, **options)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from ._models import (
     CharacterizationsSnapshot,
     ErrorRate,
     FidelityStat,
+    PollRound,
     Timing,
 )
 from ._ranking import CircuitShape, RankedBackend, estimate_success, rank_for_circuit
@@ -58,6 +59,7 @@ __all__ = [
     "IonQError",
     "NotFoundError",
     "PermissionDeniedError",
+    "PollRound",
     "RankedBackend",
     "RateLimitError",
     "ResponseValidationError",

@@ -37,6 +37,7 @@ from ._models import (
     Characterization,
     CharacterizationPage,
     CharacterizationsSnapshot,
+    PollRound,
 )
 from ._retry import RetryPolicy, jittered
 from ._transport import Reply, Sleep, Transport, client_timeout
@@ -168,6 +169,48 @@ class IonQClient:
                 errors[name] = as_ionq_error(exc)
         return BackendsSnapshot(backends, errors, fetched_at=datetime.now(UTC))
 
+    def poll(
+        self,
+        names: Iterable[str] | Callable[[], Iterable[str]] | None = None,
+        *,
+        interval: float = DEFAULT_WATCH_INTERVAL,
+        jitter: float = DEFAULT_WATCH_JITTER,
+        ignore: Iterable[str] = DEFAULT_WATCH_IGNORE,
+    ) -> AsyncGenerator[PollRound, None]:
+        """Fetch `names` every `interval` seconds and yield every round as a `PollRound`.
+
+        For a service that needs each round (data age, metrics, history) as well as the changes
+        `watch()` yields. `names` may be a callable, asked at the start of every round, so the
+        set can follow the fleet. Rounds run start to start, jittered by `jitter` so that many
+        pollers drift apart, and never overlap. Only cancellation or `aclose()` ends it.
+        """
+        _params.finite("interval", interval)
+        if not 0.0 <= _params.finite("jitter", jitter, inclusive=True) < 1.0:
+            raise ValueError(f"jitter must be in [0, 1), got {jitter!r}")
+        choose = names if callable(names) else None
+        fixed = None if choose is not None else self._names(names)  # type: ignore[arg-type]
+        return self._poll(choose, fixed, interval, jitter, Watcher(frozenset(ignore)))
+
+    async def _poll(
+        self,
+        choose: Callable[[], Iterable[str]] | None,
+        fixed: list[str] | None,
+        interval: float,
+        jitter: float,
+        watcher: Watcher,
+    ) -> AsyncGenerator[PollRound, None]:
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            started_at = datetime.now(UTC)
+            names = fixed if choose is None else self._names(choose())
+            snapshot = await self.get_backends(names)
+            changes = tuple(watcher.update(snapshot))
+            yield PollRound(snapshot, changes, started_at, loop.time() - started)
+            delay = started + jittered(interval, jitter, self._random) - loop.time()
+            if delay > 0:
+                await self._sleep(delay)
+
     def watch(
         self,
         names: Iterable[str] | None = None,
@@ -182,25 +225,18 @@ class IonQClient:
         alone make no event. An error yields once when it starts or changes, and recovery yields an
         event whose `previous` is the last good value. Only cancellation or `aclose()` ends it.
         """
-        _params.finite("interval", interval)
-        if not 0.0 <= _params.finite("jitter", jitter, inclusive=True) < 1.0:
-            raise ValueError(f"jitter must be in [0, 1), got {jitter!r}")
-        wanted = self._names(names)
-        return self._watch(wanted, interval, jitter, Watcher(frozenset(ignore)))
+        return self._changes(self.poll(names, interval=interval, jitter=jitter, ignore=ignore))
 
-    async def _watch(
-        self, names: list[str], interval: float, jitter: float, watcher: Watcher
+    @staticmethod
+    async def _changes(
+        rounds: AsyncGenerator[PollRound, None],
     ) -> AsyncGenerator[BackendChange, None]:
-        loop = asyncio.get_running_loop()
-        while True:
-            started = loop.time()
-            snapshot = await self.get_backends(names)
-            for change in watcher.update(snapshot):
-                yield change
-            # Start to start, jittered so that many watchers drift apart; never overlapping.
-            delay = started + jittered(interval, jitter, self._random) - loop.time()
-            if delay > 0:
-                await self._sleep(delay)
+        try:
+            async for poll_round in rounds:
+                for change in poll_round.changes:
+                    yield change
+        finally:
+            await rounds.aclose()
 
     # Characterizations
 

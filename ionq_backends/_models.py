@@ -22,6 +22,7 @@ __all__ = [
     "CharacterizationsSnapshot",
     "ErrorRate",
     "FidelityStat",
+    "PollRound",
     "Timing",
 ]
 
@@ -274,6 +275,19 @@ class CharacterizationsSnapshot(Mapping[str, Characterization | None]):
                 + ", ".join(self.errors),
                 list(self.errors.values()),
             )
+
+
+@attrs.frozen
+class PollRound:
+    """One round of `IonQClient.poll()`: the whole snapshot, and the changes it made.
+
+    `started_at` is when the round's fan-out began; `duration` how long it took, in seconds.
+    """
+
+    snapshot: BackendsSnapshot
+    changes: tuple[BackendChange, ...]
+    started_at: datetime
+    duration: float
 
 
 @attrs.frozen

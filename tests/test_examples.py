@@ -13,12 +13,14 @@ import time
 import urllib.request
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 
 from ionq_backends import BackendName, IonQClient
 from ionq_backends.emulator import Emulator
+from ionq_backends.service import MONITOR
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("IONQ_")}
@@ -64,39 +66,39 @@ def load(name: str) -> ModuleType:
     return module
 
 
-async def test_status_service_serves_state_age_and_last_error(ionq_emulator: Emulator) -> None:
+async def test_status_service_mounts_the_monitor_and_reads_its_state(
+    ionq_emulator: Emulator, tmp_path: Path
+) -> None:
     service = load("status_service")
     client = IonQClient(base_url=ionq_emulator.base_url, max_retries=0)
-    app = service.build_app(client, interval=0.05)
+    app = service.build_app(client_factory=lambda: client, interval=0.05,
+                            db_path=tmp_path / "history.sqlite3")  # fmt: skip
+    monitor = app[service.FLEET][MONITOR]
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}/status"
-    updated: asyncio.Condition = app[service.UPDATED]
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
     try:
         async with aiohttp.ClientSession() as http, asyncio.timeout(20):
-            async with updated:
-                await updated.wait_for(lambda: len(app[service.STATE]) == len(BackendName))
+            await monitor.wait_rounds(1)
             ionq_emulator.inject("/v0.4/backends/qpu.forte-1", status=500, times=1000)
-            async with updated:
-                await updated.wait_for(lambda: app[service.STATE]["qpu.forte-1"]["error"])
-            async with http.get(url) as response:
+            await monitor.wait_for(lambda: monitor.state.views["qpu.forte-1"].error is not None)
+            async with http.get(url + "/status") as response:
                 body = await response.json()
+            async with http.get(url + "/fleet/api/fleet") as response:
+                fleet = await response.json()
     finally:
         await runner.cleanup()
-    assert set(body) == set(BackendName)
-    aria = body["qpu.aria-1"]
-    assert aria["backend"]["status"] == "available"
-    assert aria["age_seconds"] >= 0
-    assert aria["last_error"] is None
-    forte = body["qpu.forte-1"]
-    assert forte["backend"]["name"] == "qpu.forte-1"  # the last good value is kept
-    assert forte["last_error"]["type"] == "ServerError"
+    queues = [b["queue_seconds"] for b in body["available"]]
+    assert queues == sorted(queues) and len(queues) >= 5  # least busy first
+    assert "qpu.aria-2" not in [b["name"] for b in body["available"]]  # unavailable
+    assert "injected fault" in body["failing"]["qpu.forte-1"]
+    assert {b["name"] for b in fleet["backends"]} >= set(BackendName)
     assert client._transport.closed  # cleanup_ctx closed the client with the app
 
 
-def test_status_service_as_a_process() -> None:
+def test_status_service_as_a_process(tmp_path: Path) -> None:
     command = [
         sys.executable,
         str(EXAMPLES / "status_service.py"),
@@ -104,19 +106,21 @@ def test_status_service_as_a_process() -> None:
         "0",
         "--interval",
         "0.2",
+        "--db",
+        str(tmp_path / "history.sqlite3"),
     ]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=ENV)
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         assert line.startswith("serving fleet status on http://127.0.0.1:")
-        url = line.split()[-1]
-        body: dict[str, object] = {}
+        url = line.split()[4]
+        body: dict[str, Any] = {"rounds": 0}
         deadline = time.monotonic() + 20
-        while len(body) < len(BackendName) and time.monotonic() < deadline:
+        while body["rounds"] < 1 and time.monotonic() < deadline:
             with urllib.request.urlopen(url, timeout=10) as response:  # until the first round
                 body = json.loads(response.read())
-        assert set(body) == set(BackendName)
+        assert {b["name"] for b in body["available"]} >= {"qpu.aria-1", "qpu.forte-1"}
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=10)

@@ -18,7 +18,8 @@ def test_all_is_pinned() -> None:
         "APIConnectionError", "APIStatusError", "APITimeoutError", "AuthenticationError",
         "BadRequestError", "Backend", "BackendChange", "BackendName", "BackendStatus",
         "BackendsSnapshot", "Characterization", "CharacterizationPage", "FidelityStat",
-        "IonQClient", "IonQError", "NotFoundError", "PermissionDeniedError", "RateLimitError",
+        "IonQClient", "IonQError", "NotFoundError", "PermissionDeniedError", "PollRound",
+        "RateLimitError",
         "ResponseValidationError", "ServerError", "Timing", "__version__", "make_converter",
         # Fleet views (issue 16):
         "select", "least_busy", "ErrorRate", "CircuitShape", "estimate_success",

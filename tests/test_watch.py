@@ -254,3 +254,30 @@ def test_watcher_pure_sequence() -> None:
     ]
     counts = [len(watcher.update(s)) for s in rounds]
     assert counts == [1, 0, 1, 0, 1, 1]
+
+
+async def test_poll_yields_every_round_and_follows_a_callable_name_set() -> None:
+    asked: list[list[str]] = []
+    fleets = [["qpu.aria-1"], ["qpu.aria-1", "qpu.forte-1"], ["qpu.aria-1", "qpu.forte-1"]]
+
+    def names() -> list[str]:
+        asked.append(fleets[len(asked)])
+        return asked[-1]
+
+    async def instant(delay: float) -> None:
+        await asyncio.sleep(0)
+
+    async with Emulator() as emulator:
+        async with IonQClient(base_url=emulator.base_url, sleep=instant) as client:
+            rounds = client.poll(names, interval=1.0)
+            first = await anext(rounds)
+            second = await anext(rounds)
+            third = await anext(rounds)
+            await rounds.aclose()
+    assert list(first.snapshot) == ["qpu.aria-1"]
+    assert [c.name for c in first.changes] == ["qpu.aria-1"]
+    # A name that joins the set is a first sight; an unchanged round has no changes.
+    assert [(c.name, c.previous) for c in second.changes] == [("qpu.forte-1", None)]
+    assert list(third.snapshot) == ["qpu.aria-1", "qpu.forte-1"] and third.changes == ()
+    assert first.duration >= 0 and first.started_at <= second.started_at
+    assert len(asked) == 3

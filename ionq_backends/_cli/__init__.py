@@ -22,6 +22,7 @@ from .._constants import (
 )
 from .._errors import IonQError
 from .._wire import PROFILES
+from ..service import cli as serve_cli
 from . import fleet
 from .commands import COMMANDS, PROG, Abort, Output, Usage, report
 from .format import printable
@@ -55,6 +56,10 @@ def parser() -> argparse.ArgumentParser:
     chars.add_argument("name", metavar="NAME")
     chars.add_argument("--limit", type=_positive_int, default=MAX_PAGE_SIZE, metavar="N")
     fleet.add_best_parser(sub, both)
+    serve = sub.add_parser(
+        "serve", parents=both, help="fleet monitor: live page, /metrics, history (extra: service)"
+    )
+    serve_cli.add_arguments(serve, common=False)
     emu = sub.add_parser("emulator", parents=[output], help="serve an IonQ API emulator")
     emu.add_argument("--host", default=EMULATOR_HOST)
     emu.add_argument("--port", type=_port, default=EMULATOR_PORT)
@@ -101,6 +106,8 @@ def _port(text: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 1 API or network error, 2 usage)."""
     args = parser().parse_args(argv)
+    if args.command == "serve":  # it runs its own event loop and signal handling
+        return serve_cli.run(args)
     out = Output(args.json)
     try:
         return asyncio.run(COMMANDS[args.command](args, out))

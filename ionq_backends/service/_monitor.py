@@ -1,0 +1,241 @@
+"""The monitor's lifetime: one client, one fleet-wide polling loop, characterizations, history.
+
+The loop is one fleet-wide `IonQClient.poll()`, the iterator `watch()` is built on: each round
+hands over the snapshot as well as `watch()`'s change events, because the data age, the per-round
+samples, the failed-fetch counter, the round duration and /healthz all come from rounds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from .._client import IonQClient
+from .._errors import IonQError
+from .._models import Backend, BackendName, Characterization, PollRound
+from ._constants import DISCOVER_EVERY, LOGGER_NAME, PRUNE_EVERY
+from ._history import event_rows, sample_rows
+from ._metrics import Metrics
+from ._sse import Broadcaster
+from ._state import FleetState
+from ._store import History
+
+__all__ = ["Monitor"]
+
+logger = logging.getLogger(LOGGER_NAME)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Monitor:
+    """Everything one app keeps for its lifetime; `start()` and `stop()` bracket it."""
+
+    def __init__(
+        self,
+        *,
+        client_factory: Callable[[], IonQClient],
+        names: list[str] | None,
+        interval: float,
+        jitter: float,
+        db_path: str | os.PathLike[str],
+        retention: float,
+        sample_seconds: int,
+    ) -> None:
+        self.interval = interval
+        self.jitter = jitter
+        self.sample_seconds = sample_seconds
+        self.fixed_names = names
+        self.state = FleetState(names or ())
+        self.metrics = Metrics(self.state)
+        self.hub = Broadcaster()
+        write_errors = self.metrics.history_write_errors
+        self.history = History(
+            db_path,
+            retention=retention,
+            on_write_error=lambda reason: write_errors.labels(reason=reason).inc(),
+        )
+        self.client: IonQClient | None = None
+        self._client_factory = client_factory
+        self._characterize = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # Lifetime
+
+    async def start(self) -> None:
+        """Open the history, make the client, start polling (from the app's cleanup_ctx)."""
+        await self.history.open()
+        try:
+            self.client = self._client_factory()
+            await self.history.prune()
+        except BaseException:
+            await self.history.close()
+            raise
+        self._tasks = [
+            asyncio.create_task(self._poll(), name="ionq-serve-poll"),
+            asyncio.create_task(self._characterizations(), name="ionq-serve-characterizations"),
+            asyncio.create_task(self._prune(), name="ionq-serve-prune"),
+        ]
+
+    def shutting_down(self) -> None:
+        """End every event stream now, so that the server need not wait for them."""
+        self.hub.close()
+
+    async def stop(self) -> None:
+        """Stop polling, then close the client and the history (queued writes finish first)."""
+        self.hub.close()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        try:
+            if self.client is not None:
+                await self.client.close()
+        finally:
+            await self.history.close()
+
+    async def wait_for(self, predicate: Callable[[], bool]) -> None:
+        """Return once `predicate()` holds, checked after every update (tests and embedders)."""
+        seen = self.hub.version
+        while not predicate():
+            update = await self.hub.next(seen)
+            if update is None:
+                raise RuntimeError("the monitor stopped")
+            seen = update[0]
+
+    async def wait_rounds(self, count: int) -> None:
+        """Return once `count` rounds have been folded in."""
+        await self.wait_for(lambda: self.state.rounds >= count)
+
+    # Polling
+
+    def _names(self) -> list[str]:
+        return list(self.state.views)
+
+    async def _discover(self, client: IonQClient) -> float:
+        """Watch every backend the API lists, plus every BackendName; seconds until the next."""
+        try:
+            listed = [b.name for b in await client.list_backends()]
+        except IonQError as exc:
+            logger.warning("could not list backends (%s); watching the known names", exc)
+            listed = []
+            # Ask again soon: the list endpoint failing usually means everything does.
+            wait = min(DISCOVER_EVERY, 10 * self.interval)
+        else:
+            wait = DISCOVER_EVERY
+        self.state.add([*listed, *BackendName])
+        return wait
+
+    async def _poll(self) -> None:
+        client = self.client
+        assert client is not None
+        if self.fixed_names is None:
+            wait = await self._discover(client)  # before the first round, then now and then
+            self._tasks.append(asyncio.create_task(self._rediscover(client, wait)))
+        while True:
+            rounds = client.poll(self._names, interval=self.interval, jitter=self.jitter)
+            try:
+                async for poll_round in rounds:
+                    try:
+                        self._fold(poll_round)
+                    except Exception:  # a bug here must not stop the monitoring
+                        logger.exception("could not fold a polling round in")
+            except Exception:  # nor one in a round; /healthz reports "stalled" meanwhile
+                logger.exception("a polling round failed")
+                await asyncio.sleep(self.interval)
+            finally:
+                await rounds.aclose()
+
+    async def _rediscover(self, client: IonQClient, wait: float) -> None:
+        while True:
+            await asyncio.sleep(wait)
+            wait = await self._discover(client)
+
+    def _fold(self, poll_round: PollRound) -> None:
+        snapshot, changes = poll_round.snapshot, poll_round.changes
+        started_at, duration = poll_round.started_at, poll_round.duration
+        self.state.apply_round(snapshot, started_at, duration)
+        self.metrics.observe_round(snapshot, duration)
+        self.history.submit(
+            sample_rows(snapshot, started_at, self.sample_seconds),
+            event_rows(changes, started_at),
+        )
+        for change in changes:
+            if change.error is not None:
+                logger.warning("%s: %s", change.name, change.error)
+            elif change.previous is not None and not change.changed_fields:
+                logger.info("%s: recovered", change.name)
+        if self.state.characterizations_due(_now()):
+            self._characterize.set()
+        self.publish()
+
+    def publish(self) -> None:
+        """Send the fleet to every live page."""
+        payload = json.dumps(self.state.to_json(_now(), self.interval), separators=(",", ":"))
+        self.hub.publish(payload)
+
+    # Characterizations and retention
+
+    async def _characterizations(self) -> None:
+        client = self.client
+        assert client is not None
+        while True:
+            await self._characterize.wait()
+            self._characterize.clear()
+            try:
+                await self._characterize_due(client)
+            except Exception:  # a bug must not end the worker
+                logger.exception("characterizations: could not refresh")
+
+    async def _characterize_due(self, client: IonQClient) -> None:
+        due = self.state.characterizations_due(_now())
+        if not due:
+            return
+        for backend in due:
+            self.state.characterization_started(backend.name)
+        results: dict[str, Characterization | IonQError | None] = {}
+        try:
+            # One concurrent fan-out, bounded by the client's own max_concurrency.
+            async with asyncio.TaskGroup() as group:
+                for backend in due:
+                    group.create_task(self._characterization(client, backend, results))
+        finally:  # whatever happened, nothing stays "in flight" for ever
+            now = _now()
+            unfinished = IonQError("the characterization fetch did not finish")
+            for backend in due:
+                self.state.set_characterization(backend, results.get(backend.name, unfinished), now)
+        self.publish()
+
+    @staticmethod
+    async def _characterization(
+        client: IonQClient,
+        backend: Backend,
+        results: dict[str, Characterization | IonQError | None],
+    ) -> None:
+        try:
+            results[backend.name] = await client.characterization_of(backend)
+        except IonQError as exc:
+            logger.warning("%s: characterization: %s", backend.name, exc)
+            results[backend.name] = exc
+        except Exception as exc:  # one backend's failure is its own, whatever it is
+            logger.exception("%s: characterization", backend.name)
+            results[backend.name] = IonQError(f"unexpected {type(exc).__name__}: {exc}")
+
+    async def _prune(self) -> None:
+        while True:
+            await asyncio.sleep(PRUNE_EVERY)
+            try:
+                gone = await self.history.prune()
+            except Exception:
+                logger.exception("history: pruning failed")
+            else:
+                if gone:
+                    logger.info("history: pruned %d rows older than the retention", gone)

@@ -1,0 +1,241 @@
+"""`ionq-backends serve`: run the fleet monitor until SIGINT or SIGTERM.
+
+This module imports only the standard library and the core SDK, so that the command can say
+which extra is missing. To wire it into a parent argparse CLI:
+
+    serve = subparsers.add_parser("serve", parents=[common], help="...")
+    add_arguments(serve, common=False)   # the parent already adds --api-version and the like
+    ...
+    return run(args)                     # the exit status
+
+Standalone: `python -m ionq_backends.service --emulator`, or `main(argv)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .._constants import DEFAULT_API_VERSION, DEFAULT_TIMEOUT
+from .._urls import is_loopback
+from .._wire import PROFILES
+from ._constants import (
+    DEFAULT_DB_PATH,
+    DEFAULT_HOST,
+    DEFAULT_INTERVAL,
+    DEFAULT_PORT,
+    DEFAULT_RETENTION,
+    EXTRA,
+    LOGGER_NAME,
+    MIN_LIVE_INTERVAL,
+    SHUTDOWN_TIMEOUT,
+)
+from ._durations import parse_duration, parse_interval
+
+__all__ = ["add_arguments", "main", "run"]
+
+PROG = "ionq-backends serve"
+# The modules of the `service` extra; an ImportError naming any other is a bug, not a missing extra.
+_EXTRA_MODULES = frozenset({"prometheus_client", "aiohttp_sse"})
+
+
+def _argtype(parse: Any, what: str) -> Any:
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = what  # argparse names the type in its error message
+    return convert
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise ValueError(f"must be positive, got {text}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise ValueError(f"must be 0-65535, got {text}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser, *, common: bool = True) -> None:
+    """Add serve's options to `parser`; `common=False` leaves out --api-version, --base-url,
+    --emulator and --timeout, for a parent CLI whose shared options already hold them."""
+    if common:
+        parser.add_argument(
+            "--api-version",
+            choices=tuple(PROFILES),
+            default=DEFAULT_API_VERSION,
+            help="IonQ API version (default: %(default)s)",
+        )
+        parser.add_argument("--base-url", help="API host (default: $IONQ_BASE_URL, else IonQ)")
+        parser.add_argument(
+            "--emulator", action="store_true", help="watch an in-process IonQ API emulator"
+        )
+        parser.add_argument(
+            "--timeout",
+            type=_argtype(_positive, "seconds"),
+            default=DEFAULT_TIMEOUT,
+            metavar="SECONDS",
+            help="per-request timeout (default: %(default)s)",
+        )
+    parser.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help="backends to watch (default: every backend the API lists, plus the known names)",
+    )
+    parser.add_argument(
+        "--db",
+        default=DEFAULT_DB_PATH,
+        metavar="PATH",
+        help="SQLite history file, created if missing (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help="address to listen on (default: %(default)s; the page has no authentication)",
+    )
+    parser.add_argument(
+        "--port",
+        type=_argtype(_port, "port"),
+        default=DEFAULT_PORT,
+        help="port, 0 for any free one (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--interval",
+        type=_argtype(parse_interval, "interval"),
+        default=DEFAULT_INTERVAL,
+        metavar="SECONDS",
+        help="seconds between polling rounds, or a duration such as 1m (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--retention",
+        type=_argtype(parse_duration, "duration"),
+        default=DEFAULT_RETENTION,
+        metavar="DURATION",
+        help="how long history is kept, e.g. 30d, 12h (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        default="info",
+        help="log lines on stderr (default: %(default)s)",
+    )
+
+
+def _say(text: str) -> None:
+    print(f"{PROG}: {text}", file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until SIGINT or SIGTERM; the exit status (0 ok, 1 cannot run, 2 usage)."""
+    try:
+        from ._app import create_app
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] not in _EXTRA_MODULES:
+            raise
+        _say(f"error: needs the {EXTRA} extra ({exc.name} is missing): pip install '{EXTRA}'")
+        return 1
+    if not logging.getLogger().handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger(LOGGER_NAME).setLevel(args.log_level.upper())
+    retention = args.retention
+    if isinstance(retention, str):  # the default, not passed through `type`
+        retention = parse_duration(retention)
+    if not args.emulator and args.interval < MIN_LIVE_INTERVAL:
+        _say(f"warning: an interval under {MIN_LIVE_INTERVAL:g} s may hit IonQ's rate limits")
+    if not is_loopback(args.host):
+        _say(f"warning: listening on {args.host}: the page and API have no authentication")
+    try:
+        return asyncio.run(_serve(args, create_app, retention))
+    except KeyboardInterrupt:  # before the signal handlers were in place
+        return 130
+    except _Usage as exc:
+        _say(f"error: {exc}")
+        return 2
+    except _Fatal as exc:
+        _say(f"error: {exc}")
+        return 1
+
+
+class _Usage(Exception):
+    """A usage error found after parsing."""
+
+
+class _Fatal(Exception):
+    """The monitor cannot run (history file, address in use)."""
+
+
+async def _serve(args: argparse.Namespace, create_app: Any, retention: float) -> int:
+    from aiohttp import web
+
+    from ..emulator import Emulator
+    from ._store import HistoryError
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
+            loop.add_signal_handler(sig, stop.set)
+    async with contextlib.AsyncExitStack() as stack:
+        base_url = args.base_url
+        if args.emulator:
+            base_url = (await stack.enter_async_context(Emulator())).base_url
+        try:
+            app = create_app(
+                base_url=base_url,
+                api_version=args.api_version,
+                timeout=args.timeout,
+                db_path=args.db,
+                interval=args.interval,
+                names=args.names or None,
+                retention=retention,
+            )
+        except ValueError as exc:
+            raise _Usage(str(exc)) from None
+        runner = web.AppRunner(
+            app, handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT
+        )
+        try:
+            await runner.setup()  # runs the app's startup: opens the history, starts polling
+        except HistoryError as exc:
+            raise _Fatal(f"history: {exc}") from None
+        stack.push_async_callback(runner.cleanup)
+        site = web.TCPSite(runner, args.host, args.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise _Fatal(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+        host, port = runner.addresses[0][:2]
+        url = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+        if getattr(args, "json", False):
+            print(json.dumps({"url": url, "db": str(args.db)}), flush=True)
+        else:
+            print(f"{PROG}: {url} (history {args.db}, every {args.interval:g} s)", flush=True)
+        await stop.wait()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m ionq_backends.service [options]`; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="A fleet monitor: a live page, Prometheus metrics, JSON and a history. "
+        "The API key is read from $IONQ_API_KEY.",
+    )
+    add_arguments(parser)
+    return run(parser.parse_args(argv))

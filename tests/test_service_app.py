@@ -1,0 +1,385 @@
+"""The monitor's app against the embedded emulator: JSON, /metrics, /healthz, server-sent
+events, static files and headers, mounting, and a clean lifetime."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from prometheus_client.parser import text_string_to_metric_families
+
+from ionq_backends import IonQClient
+from ionq_backends.emulator import Emulator
+from ionq_backends.service import MONITOR, Monitor, create_app
+
+from .conftest import ionq_tasks
+from .service_support import running
+
+
+def make_app(emulator: Emulator, tmp_path: Path, **options: Any) -> web.Application:
+    """The monitor on the emulator with a client that does not retry (instant rounds)."""
+
+    def client() -> IonQClient:
+        return IonQClient(base_url=emulator.base_url, max_retries=0)
+
+    options.setdefault("interval", 0.05)
+    return create_app(client_factory=client, db_path=tmp_path / "history.sqlite3", **options)
+
+
+@pytest.fixture
+async def served(
+    ionq_emulator: Emulator, tmp_path: Path
+) -> AsyncIterator[tuple[str, Monitor, aiohttp.ClientSession]]:
+    app = make_app(ionq_emulator, tmp_path)
+    async with running(app) as url, aiohttp.ClientSession() as http:
+        monitor = app[MONITOR]
+        await monitor.wait_rounds(1)
+        yield url, monitor, http
+
+
+async def get_json(http: aiohttp.ClientSession, url: str) -> tuple[int, Any]:
+    async with http.get(url) as response:
+        return response.status, await response.json()
+
+
+async def test_fleet_lists_every_backend_the_api_lists(
+    served: tuple[str, Monitor, aiohttp.ClientSession], ionq_emulator: Emulator
+) -> None:
+    url, _, http = served
+    status, body = await get_json(http, url + "api/fleet")
+    assert status == 200
+    rows = {row["name"]: row for row in body["backends"]}
+    assert set(rows) == set(ionq_emulator.fleet)  # tempo-1, harmony, simulator too
+    assert rows["qpu.aria-1"]["queue_seconds"] == 1181.215
+    assert rows["qpu.harmony"]["status"] == "retired"
+    assert rows["qpu.forte-enterprise-2"]["degraded"] is True
+    assert body["interval"] == 0.05 and body["rounds"] >= 1
+
+
+async def test_metrics_match_the_emulated_fleet(
+    served: tuple[str, Monitor, aiohttp.ClientSession], ionq_emulator: Emulator
+) -> None:
+    url, monitor, http = served
+    ionq_emulator.inject("/v0.4/backends/qpu.forte-1", status=500, times=10**6)
+    await monitor.wait_for(
+        lambda: (
+            monitor.state.views["qpu.forte-1"].failed_rounds >= 2
+            and all(v.characterization_checked for v in monitor.state.views.values() if v.backend)
+        )
+    )
+    async with http.get(url + "metrics") as response:
+        assert response.status == 200
+        assert response.content_type == "text/plain"
+        text = await response.text()
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+
+    def value(family: str, **labels: str) -> float:
+        found = [s.value for s in families[family].samples if s.labels == labels]
+        assert len(found) == 1, (family, labels, families[family].samples)
+        return found[0]
+
+    for name, machine in ionq_emulator.fleet.items():
+        fields = machine.fields
+        assert value("ionq_backend_up", backend=name) == float(fields["status"] == "available")
+        assert value("ionq_backend_queue_seconds", backend=name) == pytest.approx(
+            fields["average_queue_time"] / 1000
+        )
+        assert value("ionq_backend_qubits", backend=name) == fields["qubits"]
+        assert value("ionq_backend_degraded", backend=name) == float(fields["degraded"])
+        info = {"backend": name, "status": fields["status"], "api_version": "v0.4"}
+        assert value("ionq_backend_info", **info) == 1.0
+        chars = machine.characterizations
+        if chars:
+            latest = chars[0]
+            for kind, (fidelity, _) in latest["fidelity"].items():
+                assert value("ionq_characterization_fidelity", backend=name, kind=kind) == fidelity
+            age = value("ionq_characterization_age_seconds", backend=name)
+            expected = (monitor.state.last_round_ended - latest["date"]).total_seconds()
+            assert age == pytest.approx(expected, abs=120)
+        else:
+            assert not [s for s in families["ionq_characterization_age_seconds"].samples
+                        if s.labels["backend"] == name]  # fmt: skip
+    errors = families["ionq_poll_errors"]  # a counter: its samples are ionq_poll_errors_total
+    assert errors.type == "counter"
+    (failed,) = [s for s in errors.samples if s.name == "ionq_poll_errors_total"]
+    assert failed.labels == {"backend": "qpu.forte-1", "error": "ServerError"}
+    assert failed.value >= 2
+    rounds = families["ionq_poll_round_duration_seconds"]
+    count = [s.value for s in rounds.samples if s.name.endswith("_count")]
+    assert rounds.type == "histogram" and count[0] >= 2
+    assert families["ionq_poll_last_round_timestamp_seconds"].samples[0].value > 0
+
+
+async def test_each_app_has_its_own_registry(ionq_emulator: Emulator, tmp_path: Path) -> None:
+    first = make_app(ionq_emulator, tmp_path / "1", names=["qpu.aria-1"])
+    second = make_app(ionq_emulator, tmp_path / "2", names=["qpu.forte-1"])
+    (tmp_path / "1").mkdir()
+    (tmp_path / "2").mkdir()
+    assert first[MONITOR].metrics.registry is not second[MONITOR].metrics.registry
+    async with running(first) as one, running(second) as two, aiohttp.ClientSession() as http:
+        await first[MONITOR].wait_rounds(1)
+        await second[MONITOR].wait_rounds(1)
+        async with http.get(one + "metrics") as a, http.get(two + "metrics") as b:
+            text_a, text_b = await a.text(), await b.text()
+    assert 'backend="qpu.aria-1"' in text_a and 'backend="qpu.forte-1"' not in text_a
+    assert 'backend="qpu.forte-1"' in text_b and 'backend="qpu.aria-1"' not in text_b
+
+
+async def test_history_api_serves_samples_and_events(
+    served: tuple[str, Monitor, aiohttp.ClientSession], ionq_emulator: Emulator
+) -> None:
+    url, monitor, http = served
+    ionq_emulator.set_backend("qpu.aria-1", status="unavailable")
+    aria = monitor.state.views["qpu.aria-1"]
+    await monitor.wait_for(
+        lambda: aria.backend is not None and aria.backend.status == "unavailable"
+    )
+    await monitor.history.flush()
+    status, body = await get_json(http, url + "api/history?backend=qpu.aria-1&since=1h")
+    assert status == 200
+    assert set(body["series"]) == {"qpu.aria-1"}
+    series = body["series"]["qpu.aria-1"]
+    assert series["queue_seconds"][-1] == 1181.215
+    assert 0 <= series["availability"][-1] < 1  # available, then not, within one bucket
+    assert body["step"] == 60
+    kinds = [(e["kind"], e["status"]) for e in body["events"]]
+    assert kinds[0] == ("seen", "available")
+    assert ("change", "unavailable") in kinds
+    change = next(e for e in body["events"] if e["kind"] == "change")
+    assert change["changed_fields"] == ["status"]
+    assert change["detail"] == {"status": ["available", "unavailable"]}
+    status, whole = await get_json(http, url + "api/history")
+    assert status == 200 and set(whole["series"]) == set(ionq_emulator.fleet)
+
+
+@pytest.mark.parametrize(
+    ("query", "param"),
+    [
+        ("since=yesterday", "since"),
+        ("until=soon", "until"),
+        ("since=2026-11-21T12:00:00Z&until=2026-11-21T11:00:00Z", "since"),
+        ("since=1000d", "since"),
+        ("since=1h&since=2h", "since"),
+        ("backend=" + "x" * 201, "backend"),
+        ("backend=", "backend"),
+        ("limit=5", "limit"),
+        ("until=1e400", "until"),
+    ],
+)
+async def test_history_api_refuses_bad_parameters_with_a_json_400(
+    served: tuple[str, Monitor, aiohttp.ClientSession], query: str, param: str
+) -> None:
+    url, _, http = served
+    status, body = await get_json(http, url + "api/history?" + query)
+    assert status == 400
+    assert body["error"] == "bad_request" and body["param"] == param and body["message"]
+
+
+async def test_healthz_starting_ok_failing_and_ok_again(
+    ionq_emulator: Emulator, tmp_path: Path
+) -> None:
+    names = ["qpu.aria-1", "qpu.forte-1"]
+    app = make_app(ionq_emulator, tmp_path, names=names, unhealthy_after=2)
+    monitor = app[MONITOR]
+    # The first round waits for this answer, so /healthz is asked before any round ends.
+    ionq_emulator.inject("/v0.4/backends/qpu.aria-1", status=200, delay=0.5)
+    async with running(app) as url, aiohttp.ClientSession() as http:
+        status, body = await get_json(http, url + "healthz")
+        assert (status, body["status"]) == (503, "starting")
+        await monitor.wait_rounds(1)
+        status, body = await get_json(http, url + "healthz")
+        assert (status, body["status"]) == (200, "ok")
+        for name in names:
+            ionq_emulator.inject(f"/v0.4/backends/{name}", status=503, times=10**6)
+        await monitor.wait_for(lambda: monitor.state.all_failed_rounds >= 2)
+        status, body = await get_json(http, url + "healthz")
+        assert (status, body["status"]) == (503, "failing")
+        ionq_emulator.clear_faults()
+        await monitor.wait_for(lambda: monitor.state.all_failed_rounds == 0)
+        status, body = await get_json(http, url + "healthz")
+        assert (status, body["status"]) == (200, "ok")
+
+
+async def read_event(stream: aiohttp.StreamReader) -> tuple[str, str]:
+    """One server-sent event's type and data (comment pings skipped)."""
+    kind, data = "message", []
+    while True:
+        line = (await stream.readline()).decode().rstrip("\r\n")
+        if not line:
+            if data:
+                return kind, "\n".join(data)
+            continue
+        field, _, value = line.partition(":")
+        if field == "event":
+            kind = value.strip()
+        elif field == "data":
+            data.append(value[1:] if value.startswith(" ") else value)
+
+
+async def test_events_stream_the_fleet_on_every_change(
+    served: tuple[str, Monitor, aiohttp.ClientSession], ionq_emulator: Emulator
+) -> None:
+    url, monitor, http = served
+    async with http.get(url + "events") as response, asyncio.timeout(10):
+        assert response.headers["Content-Type"] == "text/event-stream"
+        assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+        kind, data = await read_event(response.content)
+        assert kind == "fleet"
+        assert {b["name"] for b in json.loads(data)["backends"]} == set(ionq_emulator.fleet)
+        assert monitor.hub.clients == 1
+        ionq_emulator.set_backend("qpu.aria-1", status="unavailable")
+        while True:
+            kind, data = await read_event(response.content)
+            rows = {b["name"]: b for b in json.loads(data)["backends"]}
+            if rows["qpu.aria-1"]["status"] == "unavailable":
+                break
+    await monitor.wait_for(lambda: monitor.hub.clients == 0)  # the server saw the client go
+
+
+async def test_stopping_ends_open_streams_at_once(ionq_emulator: Emulator, tmp_path: Path) -> None:
+    app = make_app(ionq_emulator, tmp_path)
+    async with aiohttp.ClientSession() as http:
+        async with running(app) as url:
+            await app[MONITOR].wait_rounds(1)
+            streams = [await http.get(url + "events") for _ in range(5)]
+            for response in streams:
+                await read_event(response.content)
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+        assert loop.time() - started < 1.0  # not the server's shutdown timeout
+        for response in streams:
+            async with asyncio.timeout(5):
+                await response.content.read()  # ends cleanly: no ClientPayloadError
+            assert response.content.at_eof()
+            response.release()
+    assert ionq_tasks() == []
+
+
+class _Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.scripts: list[dict[str, str | None]] = []
+        self.inline: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "script":
+            self.scripts.append(dict(attrs))
+        self.inline += [k for k, _ in attrs if k.startswith("on") or k == "style"]
+
+
+async def test_page_and_static_files_carry_a_strict_policy(
+    served: tuple[str, Monitor, aiohttp.ClientSession],
+) -> None:
+    url, _, http = served
+    async with http.get(url) as response:
+        assert response.status == 200 and response.content_type == "text/html"
+        page = await response.text()
+        policy = response.headers["Content-Security-Policy"]
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'none'" in policy and "script-src 'self'" in policy
+    assert "unsafe" not in policy and "http" not in policy  # no inline script, no CDN
+    parsed = _Page()
+    parsed.feed(page)
+    assert parsed.scripts == [{"src": "static/app.js", "defer": None}]
+    assert parsed.inline == []
+    assert not re.search(r"<script[^>]*>[^<]+</script>", page)
+    for name, kind in (("app.js", "text/javascript"), ("app.css", "text/css"),
+                       ("favicon.svg", "image/svg+xml")):  # fmt: skip
+        async with http.get(url + "static/" + name) as response:
+            assert response.status == 200 and response.content_type == kind
+            etag = response.headers["ETag"]
+            assert "Content-Security-Policy" in response.headers
+            body = await response.text()
+            assert "https://" not in body and "http://" not in body.replace(
+                "http://www.w3.org/2000/svg", ""
+            )
+        async with http.get(url + "static/" + name, headers={"If-None-Match": etag}) as again:
+            assert again.status == 304
+    for missing in ("static/nope.js", "static/index.html", "static/..%2F_app.py"):
+        async with http.get(url + missing) as response:
+            assert response.status == 404
+    script = (Path(__file__).parents[1] / "ionq_backends/service/static/app.js").read_text()
+    sinks = r"\.(inner|outer)HTML\s*=|insertAdjacentHTML|document\.write|\beval\(|new Function"
+    assert not re.search(sinks, script)
+
+
+async def test_mounts_inside_a_users_app(ionq_emulator: Emulator, tmp_path: Path) -> None:
+    async def hello(request: web.Request) -> web.Response:
+        return web.Response(text="their own route")
+
+    parent = web.Application()
+    parent.router.add_get("/", hello)
+    monitor_app = make_app(ionq_emulator, tmp_path)
+    parent.add_subapp("/ionq/", monitor_app)
+    monitor = monitor_app[MONITOR]
+    async with running(parent) as url, aiohttp.ClientSession() as http:
+        await monitor.wait_rounds(1)  # its cleanup_ctx ran with the parent's startup
+        async with http.get(url) as response:
+            assert await response.text() == "their own route"
+            assert "Content-Security-Policy" not in response.headers  # theirs, not ours
+        async with http.get(url + "ionq/") as response:
+            assert response.status == 200 and "static/app.js" in await response.text()
+        status, body = await get_json(http, url + "ionq/api/fleet")
+        assert status == 200 and body["rounds"] >= 1
+        async with http.get(url + "ionq/static/app.js") as response:
+            assert response.status == 200
+    assert monitor.client is not None and monitor.client._transport.closed
+    assert ionq_tasks() == []
+
+
+async def test_lifetime_closes_client_and_history_and_leaves_no_task(
+    ionq_emulator: Emulator, tmp_path: Path
+) -> None:
+    app = make_app(ionq_emulator, tmp_path)
+    monitor = app[MONITOR]
+    async with running(app):
+        await monitor.wait_rounds(3)
+        assert monitor.history._writer is not None
+    assert monitor.client is not None and monitor.client._transport.closed
+    assert monitor.history._writer is None and monitor.history._reader is None
+    assert not (tmp_path / "history.sqlite3-wal").exists()  # last connection checkpointed
+    assert ionq_tasks() == []
+
+
+async def test_characterizations_fetched_once_then_on_a_new_id(
+    ionq_emulator: Emulator, tmp_path: Path
+) -> None:
+    app = make_app(ionq_emulator, tmp_path, names=["qpu.aria-1"])
+    monitor = app[MONITOR]
+    view = monitor.state.views["qpu.aria-1"]
+
+    def fetched() -> int:
+        return sum("characterizations" in r.path for r in ionq_emulator.requests)
+
+    async with running(app):
+        await monitor.wait_for(lambda: view.characterization is not None)
+        await monitor.wait_rounds(monitor.state.rounds + 5)
+        assert fetched() == 1  # not once per round
+        newer = ionq_emulator.fleet["qpu.aria-1"].characterizations[1]["id"]
+        ionq_emulator.set_backend("qpu.aria-1", characterization_id=newer)
+        await monitor.wait_for(lambda: view.characterization is not None
+                               and view.characterization.id == newer)  # fmt: skip
+        assert fetched() == 2
+
+
+def test_create_app_checks_its_arguments(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite3"
+    with pytest.raises(ValueError, match="interval"):
+        create_app(db_path=db, interval=0)
+    with pytest.raises(ValueError, match="duration"):
+        create_app(db_path=db, retention="30")
+    with pytest.raises(TypeError, match="not one string"):
+        create_app(db_path=db, names="qpu.aria-1")
+    with pytest.raises(ValueError, match="empty"):
+        create_app(db_path=db, names=[])
+    with pytest.raises(ValueError, match="http"):
+        create_app(db_path=db, base_url="http://example.com")  # plain http only on loopback
+    assert not db.exists()  # nothing opened before startup

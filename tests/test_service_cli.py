@@ -1,0 +1,144 @@
+"""`ionq-backends serve` as a command: the missing extra, usage errors, and SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import IO
+
+import pytest
+
+from ionq_backends.service.cli import main
+
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("IONQ_")}
+
+
+def python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, env=ENV)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("missing", "entry", "prefix"),
+    [("prometheus_client", "ionq_backends.service.cli", ""),
+     ("aiohttp_sse", "ionq_backends._cli", "'serve', ")],
+)  # fmt: skip
+def test_without_the_extra_it_names_the_extra_in_one_line(
+    missing: str, entry: str, prefix: str, tmp_path: Path
+) -> None:
+    result = python(
+        f"import sys; sys.modules[{missing!r}] = None\n"  # what an absent package looks like
+        f"from {entry} import main\n"
+        f"raise SystemExit(main([{prefix}'--emulator', '--db', {str(tmp_path / 'h')!r}]))"
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "ionq-backends[service]" in lines[0] and missing in lines[0]
+    assert not (tmp_path / "h").exists()
+
+
+def test_the_core_sdk_does_not_import_the_monitor_or_its_dependencies() -> None:
+    result = python(
+        "import sys, ionq_backends, ionq_backends.service.cli\n"
+        "loaded = [m for m in sys.modules if m.split('.')[0] in "
+        "('prometheus_client', 'aiohttp_sse') or m.startswith('ionq_backends.service._app')]\n"
+        "print(loaded)"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "h.sqlite3")
+    for argv in (["--retention", "30"], ["--interval", "0"], ["--port", "70000"]):
+        with pytest.raises(SystemExit) as exit_:
+            main(["--db", db, *argv])
+        assert exit_.value.code == 2
+        assert "ionq-backends serve: error: argument" in capsys.readouterr().err
+    assert main(["--db", db, "--base-url", "http://example.com"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ionq-backends serve: error:") and "example.com" in err
+    assert not Path(db).exists()
+
+
+def test_a_foreign_db_file_or_a_busy_port_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    foreign = tmp_path / "accounts.sqlite3"
+    conn = sqlite3.connect(foreign)
+    conn.execute("CREATE TABLE accounts (id INTEGER)")
+    conn.commit()
+    conn.close()
+    assert main(["--emulator", "--db", str(foreign), "--port", "0"]) == 1
+    err = capsys.readouterr().err
+    assert "history" in err and "not an ionq-backends history" in err
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        db = str(tmp_path / "h.sqlite3")
+        argv = ["--emulator", "--db", db, "--port", str(port), "--interval", "0.05"]
+        assert main(argv) == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def _read_line(stream: IO[str], timeout: float) -> str:
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: lines.put(stream.readline()), daemon=True).start()
+    return lines.get(timeout=timeout)
+
+
+@pytest.mark.parametrize(
+    ("entry", "sig"),
+    [(["ionq_backends.service"], signal.SIGTERM), (["ionq_backends", "serve"], signal.SIGINT)],
+)
+def test_serves_until_a_signal_then_closes_cleanly(
+    entry: list[str], sig: signal.Signals, tmp_path: Path
+) -> None:
+    db = tmp_path / "h.sqlite3"
+    command = [sys.executable, "-m", *entry, "--emulator", "--db", str(db),
+               "--port", "0", "--interval", "0.05", "--log-level", "warning"]  # fmt: skip
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=ENV)  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = _read_line(proc.stdout, timeout=60)
+        assert line.startswith("ionq-backends serve: http://127.0.0.1:"), line
+        url = line.split()[2]
+        health: dict[str, object] = {}
+        deadline = time.monotonic() + 30
+        while health.get("status") != "ok" and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url + "healthz", timeout=10) as response:
+                    health = json.loads(response.read())
+            except urllib.error.HTTPError as exc:  # 503 until the first round ends
+                health = json.loads(exc.read())
+                exc.close()
+        assert health["status"] == "ok"
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert not Path(f"{db}-wal").exists()  # the history was closed, its WAL checkpointed
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("SELECT count(*) FROM events").fetchone()[0] >= 9
+    finally:
+        conn.close()

@@ -1,0 +1,242 @@
+"""The monitor's SQLite history: schema and migrations, retention, restarts, and `kill -9`."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import aiohttp
+import pytest
+
+from ionq_backends.emulator import Emulator
+from ionq_backends.service import MONITOR, HistoryError, create_app
+from ionq_backends.service import _store as store
+from ionq_backends.service._history import EventRow, SampleRow
+from ionq_backends.service._store import (
+    APPLICATION_ID,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    History,
+    HistoryDB,
+    migrate,
+)
+
+from .service_support import running
+
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("IONQ_")}
+NOW = 1_794_999_960.0  # a Unix time on a minute boundary (2026-11-18)
+
+
+def sample(backend: str, at: float, *, ok: int = 1, up: int = 1, queue: float | None = 60.0) -> Any:
+    return SampleRow(backend, int(at) - int(at) % 60, ok, up, queue)
+
+
+def event(backend: str, at: float, kind: str = "change") -> EventRow:
+    return EventRow(at, backend, kind, "available", '["status"]', '{"status": ["a", "b"]}')
+
+
+def test_a_new_file_gets_wal_the_schema_and_our_application_id(tmp_path: Path) -> None:
+    db = HistoryDB(tmp_path / "h.sqlite3")
+    db.close()
+    conn = sqlite3.connect(tmp_path / "h.sqlite3")
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    finally:
+        conn.close()
+
+
+def test_samples_fold_into_buckets_and_downsample_by_step(tmp_path: Path) -> None:
+    db = HistoryDB(tmp_path / "h.sqlite3")
+    try:
+        for second in range(0, 180, 20):  # nine rounds over three one-minute buckets
+            up = 0 if second >= 120 else 1
+            db.record([sample("a", NOW + second, up=up, queue=float(second))], [])
+        db.record([sample("a", NOW + 170, ok=0, up=0, queue=None)], [])
+        by_minute = db.series("a", NOW, NOW + 180, 60)
+        assert [(r.t, r.polls, r.ok, r.up, r.queue_n, r.queue_max) for r in by_minute] == [
+            (NOW, 3, 3, 3, 3, 40.0),
+            (NOW + 60, 3, 3, 3, 3, 100.0),
+            (NOW + 120, 4, 3, 0, 3, 160.0),
+        ]
+        assert by_minute[0].queue_sum == 0 + 20 + 40
+        (whole,) = db.series(None, NOW, NOW + 180, 180)
+        assert (whole.polls, whole.ok, whole.up, whole.queue_max) == (10, 9, 6, 160.0)
+        assert db.series("b", NOW, NOW + 180, 60) == []
+    finally:
+        db.close()
+
+
+def test_events_newest_kept_oldest_first(tmp_path: Path) -> None:
+    db = HistoryDB(tmp_path / "h.sqlite3")
+    try:
+        db.record([], [event("a", NOW + i) for i in range(5)] + [event("b", NOW + 2.5)])
+        rows = db.events("a", NOW, NOW + 10, limit=3)
+        assert [r[0] for r in rows] == [NOW + 2, NOW + 3, NOW + 4]
+        assert len(db.events(None, NOW, NOW + 10, limit=100)) == 6
+        assert db.events(None, NOW + 10, NOW + 20, limit=100) == []
+    finally:
+        db.close()
+
+
+async def test_retention_prunes_old_rows_and_keeps_recent_ones(tmp_path: Path) -> None:
+    history = History(tmp_path / "h.sqlite3", retention=86400)
+    await history.open()
+    try:
+        old, recent = NOW - 2 * 86400, NOW - 3600
+        history.submit([sample("a", old), sample("a", recent)], [event("a", old)])
+        history.submit([], [event("a", recent)])
+        await history.flush()
+        assert await history.prune(now=NOW) == 2  # one sample bucket, one event
+        assert [r.t for r in await history.series("a", old - 60, NOW, 60)] == [recent]
+        assert [r[0] for r in await history.events("a", old - 60, NOW, 10)] == [recent]
+        assert await history.prune(now=NOW) == 0
+    finally:
+        await history.close()
+
+
+async def test_history_survives_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    first = History(path, retention=86400)
+    await first.open()
+    first.submit([sample("a", NOW)], [event("a", NOW)])
+    await first.close()
+    again = History(path, retention=86400)
+    await again.open()
+    try:
+        assert len(await again.series("a", NOW - 60, NOW + 60, 60)) == 1
+        assert len(await again.events("a", NOW - 60, NOW + 60, 10)) == 1
+    finally:
+        await again.close()
+
+
+def test_migrations_run_in_order_once_each_and_keep_data(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "h.sqlite3", isolation_level=None)
+    try:
+        assert migrate(conn, MIGRATIONS) == 1
+        conn.execute(
+            "INSERT INTO events (ts, backend, kind, fields, detail)"
+            " VALUES (1, 'a', 'seen', '[]', '{}')"
+        )
+        v2 = ("ALTER TABLE events ADD COLUMN note TEXT", "UPDATE events SET note = 'migrated'")
+        assert migrate(conn, (*MIGRATIONS, v2)) == 2
+        assert conn.execute("SELECT backend, note FROM events").fetchall() == [("a", "migrated")]
+        assert migrate(conn, (*MIGRATIONS, v2)) == 2  # nothing left to run
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        with pytest.raises(HistoryError, match="newer than this ionq-backends knows"):
+            migrate(conn, MIGRATIONS)
+    finally:
+        conn.close()
+
+
+def test_a_failed_migration_leaves_the_previous_version(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "h.sqlite3", isolation_level=None)
+    try:
+        migrate(conn, MIGRATIONS)
+        broken = ("ALTER TABLE events ADD COLUMN note TEXT", "THIS IS NOT SQL")
+        with pytest.raises(sqlite3.OperationalError):
+            migrate(conn, (*MIGRATIONS, broken))
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(events)")]
+        assert "note" not in columns  # rolled back with the version
+    finally:
+        conn.close()
+
+
+def test_a_file_that_is_not_our_history_is_refused_untouched(tmp_path: Path) -> None:
+    other = tmp_path / "other.sqlite3"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE accounts (id INTEGER)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(HistoryError, match="not an ionq-backends history"):
+        HistoryDB(other)
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database, but somebody's notes\n" * 100)
+    with pytest.raises(HistoryError, match=r"notes\.txt"):
+        HistoryDB(text)
+    assert text.read_text().startswith("not a database")
+
+
+async def test_writes_never_block_polling_and_a_backlog_is_dropped_and_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ionq_emulator: Emulator
+) -> None:
+    release = threading.Event()
+    real_record = HistoryDB.record
+
+    def stuck(self: HistoryDB, *args: Any) -> None:
+        release.wait(30)  # a disk that stalls
+        real_record(self, *args)
+
+    monkeypatch.setattr(HistoryDB, "record", stuck)
+    monkeypatch.setattr(store, "MAX_PENDING_WRITES", 3)
+    app = create_app(base_url=ionq_emulator.base_url, db_path=tmp_path / "h.sqlite3",
+                     interval=0.01, names=["qpu.aria-1"])  # fmt: skip
+    monitor = app[MONITOR]
+    try:
+        async with running(app) as url:
+            await monitor.wait_rounds(10)  # polling goes on while the writer is stuck
+            async with aiohttp.ClientSession() as http, http.get(url + "metrics") as response:
+                text = await response.text()
+            assert 'ionq_history_write_errors_total{reason="backlog"}' in text
+            release.set()  # before the app stops: closing waits for the queued writes
+    finally:
+        release.set()
+
+
+def _read_line(stream: IO[str], timeout: float) -> str:
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: lines.put(stream.readline()), daemon=True).start()
+    return lines.get(timeout=timeout)
+
+
+def _polls(path: Path) -> int:
+    if not path.exists():
+        return 0
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    try:
+        return int(conn.execute("SELECT coalesce(sum(polls), 0) FROM samples").fetchone()[0])
+    except sqlite3.OperationalError:  # the schema is not there yet
+        return 0
+    finally:
+        conn.close()
+
+
+def test_kill_9_mid_write_loses_at_most_the_last_round(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    command = [sys.executable, "-m", "ionq_backends.service", "--emulator", "--db", str(path),
+               "--interval", "0.01", "--port", "0", "--log-level", "error"]  # fmt: skip
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True, env=ENV)  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = _read_line(proc.stdout, timeout=60)
+        assert line.startswith("ionq-backends serve: http://127.0.0.1:"), line
+        # Rounds commit back to back (one every 10 ms): the kill lands while the writer works.
+        deadline = time.monotonic() + 60
+        while (before := _polls(path)) < 9 * 50 and time.monotonic() < deadline:
+            time.sleep(0.05)  # across processes there is nothing to await
+        assert before >= 9 * 50, "the child wrote fewer than 50 rounds in 60 s"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert proc.returncode == -signal.SIGKILL
+    db = HistoryDB(path)  # reopens, recovers the WAL, migrates nothing
+    try:
+        assert db._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        counts = db.counts()
+        assert counts["polls"] >= before  # every round seen committed before the kill is there
+        assert counts["events"] >= 9  # the first round's "seen" events
+    finally:
+        db.close()

@@ -1,0 +1,318 @@
+"""The fleet monitor's pure logic, without sockets: durations, fleet state, health, history rows,
+downsampling steps and what each Prometheus gauge says."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ionq_backends import (
+    Backend,
+    BackendChange,
+    BackendsSnapshot,
+    BackendStatus,
+    Characterization,
+    FidelityStat,
+    NotFoundError,
+    ServerError,
+)
+from ionq_backends.service._constants import (
+    CHARACTERIZATION_MIN_REFRESH,
+    CHARACTERIZATION_RETRY,
+    MAX_POINTS,
+)
+from ionq_backends.service._durations import parse_duration, parse_instant, parse_interval
+from ionq_backends.service._history import (
+    SeriesRow,
+    bucket_of,
+    choose_step,
+    event_rows,
+    sample_rows,
+    series_json,
+)
+from ionq_backends.service._metrics import GAUGES, fleet_samples
+from ionq_backends.service._state import FleetState
+
+T0 = datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
+
+
+def backend(name: str = "qpu.aria-1", **fields: object) -> Backend:
+    values: dict[str, object] = {
+        "status": BackendStatus.AVAILABLE,
+        "api_version": "v0.4",
+        "qubits": 25,
+        "average_queue_time": 90_000.0,
+        "degraded": False,
+        "characterization_id": "c-1",
+        "last_updated": T0,
+    }
+    values.update(fields)
+    return Backend(name=name, **values)  # type: ignore[arg-type]
+
+
+def snapshot(*backends: Backend, errors: dict[str, Exception] | None = None) -> BackendsSnapshot:
+    return BackendsSnapshot({b.name: b for b in backends}, errors or {})  # type: ignore[arg-type]
+
+
+def server_error(message: str = "boom") -> ServerError:
+    return ServerError(message, status_code=503, request_id="r-1", method="GET", path="/x")
+
+
+# Durations
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30d", 30 * 86400), ("12h", 43200), ("90m", 5400), ("45s", 45), ("2w", 1209600),
+     ("1d12h", 129600), (" 1.5h ", 5400), ("1D", 86400)],
+)  # fmt: skip
+def test_parse_duration(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["30", "", "d", "-1d", "0d", "1y", "1d-2h", "nan", "1e3d"])
+def test_parse_duration_refuses_what_is_not_one(text: str) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(text)
+
+
+def test_parse_interval_takes_seconds_or_a_duration() -> None:
+    assert parse_interval("0.05") == 0.05
+    assert parse_interval("1m") == 60
+    for bad in ("0", "-1", "inf", "nan", "soon"):
+        with pytest.raises(ValueError, match=r"interval|duration"):
+            parse_interval(bad)
+
+
+def test_parse_instant_iso_or_unix_seconds_in_utc() -> None:
+    assert parse_instant("2026-11-21T12:00:00Z") == T0
+    assert parse_instant("2026-11-21T13:00:00+01:00") == T0
+    assert parse_instant("2026-11-21T12:00:00") == T0  # naive is UTC
+    assert parse_instant(str(T0.timestamp())) == T0
+    for bad in ("yesterday", "1e400", "nan", "2026-13-01"):
+        with pytest.raises(ValueError, match=r"ISO-8601|out of range"):
+            parse_instant(bad)
+
+
+# Fleet state
+
+
+def test_round_sets_views_errors_and_keeps_the_last_good_value() -> None:
+    state = FleetState(["qpu.aria-1", "qpu.forte-1"])
+    state.apply_round(snapshot(backend(), backend("qpu.forte-1")), T0, 0.2)
+    assert state.rounds == 1
+    assert state.last_round_ended == T0 + timedelta(seconds=0.2)
+    later = T0 + timedelta(minutes=1)
+    state.apply_round(snapshot(backend(), errors={"qpu.forte-1": server_error()}), later, 0.1)
+    forte = state.views["qpu.forte-1"]
+    assert forte.backend is not None  # last good value kept
+    assert forte.seen_at == T0
+    assert forte.error is not None and forte.error.type == "ServerError"
+    assert forte.error.status_code == 503
+    assert forte.error_since == later
+    assert forte.failed_rounds == 1
+    even_later = later + timedelta(minutes=1)
+    state.apply_round(snapshot(backend(), errors={"qpu.forte-1": server_error()}), even_later, 0.1)
+    assert forte.error_since == later  # the same error goes on
+    assert forte.failed_rounds == 2
+    state.apply_round(snapshot(backend(), backend("qpu.forte-1")), even_later, 0.1)
+    assert forte.error is None and forte.failed_rounds == 0
+    assert forte.last_error is not None  # still shown as "recovered from"
+    row = state.to_json(even_later, 60.0)["backends"][1]
+    assert row["error"] is None and row["last_error"]["type"] == "ServerError"
+
+
+def test_fleet_json_has_what_the_page_shows() -> None:
+    state = FleetState(["qpu.aria-1", "qpu.new"])
+    state.apply_round(snapshot(backend(degraded=True)), T0, 0.5)
+    body = state.to_json(T0, 30.0)
+    json.dumps(body)  # JSON-ready
+    aria, new = body["backends"]
+    assert aria == aria | {
+        "name": "qpu.aria-1",
+        "status": "available",
+        "available": True,
+        "qubits": 25,
+        "queue_seconds": 90.0,  # 90,000 ms
+        "degraded": True,
+        "seen_at": "2026-11-21T12:00:00.000Z",
+        "error": None,
+        "characterization": None,
+    }
+    assert new["status"] is None and new["seen_at"] is None  # watched, never fetched yet
+    assert body["last_round"]["duration"] == 0.5
+
+
+def test_health_starting_ok_failing_and_stalled() -> None:
+    state = FleetState(["a", "b"])
+    assert state.health(T0, failed_rounds=3, stalled_after=60).status == "starting"
+    state.apply_round(snapshot(backend("a"), errors={"b": server_error()}), T0, 0.1)
+    assert state.health(T0, failed_rounds=3, stalled_after=60).ok  # one backend failing is fine
+    everything_fails = snapshot(errors={"a": server_error(), "b": server_error()})
+    for _ in range(2):
+        state.apply_round(everything_fails, T0, 0.1)
+        assert state.health(T0, failed_rounds=3, stalled_after=60).ok
+    state.apply_round(everything_fails, T0, 0.1)
+    health = state.health(T0, failed_rounds=3, stalled_after=60)
+    assert (health.ok, health.status) == (False, "failing")
+    assert "last 3 rounds" in health.message
+    state.apply_round(snapshot(backend("a"), errors={"b": server_error()}), T0, 0.1)
+    assert state.health(T0, failed_rounds=3, stalled_after=60).ok  # one success resets it
+    late = T0 + timedelta(seconds=61)
+    assert state.health(late, failed_rounds=3, stalled_after=60).status == "stalled"
+
+
+def characterization(cid: str = "c-1", two_q: float = 0.99) -> Characterization:
+    return Characterization(
+        id=cid,
+        backend="qpu.aria-1",
+        date=T0 - timedelta(hours=20),
+        api_version="v0.4",
+        fidelity={
+            "2q": FidelityStat(two_q, 0.001, "median"),
+            "spam": FidelityStat(None, None, "median"),
+        },
+    )
+
+
+def test_characterization_fetched_at_start_and_when_its_id_changes() -> None:
+    state = FleetState(["qpu.aria-1"])
+    assert state.characterizations_due(T0) == []  # nothing fetched yet: nothing to ask about
+    state.apply_round(snapshot(backend()), T0, 0.1)
+    assert [b.name for b in state.characterizations_due(T0)] == ["qpu.aria-1"]
+    state.characterization_started("qpu.aria-1")
+    assert state.characterizations_due(T0) == []  # in flight: not asked twice
+    state.set_characterization(backend(), characterization(), T0)
+    assert state.characterizations_due(T0 + timedelta(days=1)) == []  # same id: never again
+    state.apply_round(snapshot(backend(last_updated=T0 + timedelta(hours=1))), T0, 0.1)
+    assert state.characterizations_due(T0) == []  # last_updated alone does not count with an id
+    state.apply_round(snapshot(backend(characterization_id="c-2")), T0, 0.1)
+    assert len(state.characterizations_due(T0)) == 1  # a new id: at once
+
+
+def test_characterization_without_id_follows_last_updated_at_a_bounded_rate() -> None:
+    state = FleetState(["simulator"])
+    sim = backend("simulator", characterization_id=None)
+    state.apply_round(snapshot(sim), T0, 0.1)
+    state.set_characterization(sim, None, T0)
+    moved = backend("simulator", characterization_id=None, last_updated=T0 + timedelta(1))
+    state.apply_round(snapshot(moved), T0, 0.1)
+    soon = T0 + timedelta(seconds=CHARACTERIZATION_MIN_REFRESH - 1)
+    assert state.characterizations_due(soon) == []
+    later = T0 + timedelta(seconds=CHARACTERIZATION_MIN_REFRESH)
+    assert len(state.characterizations_due(later)) == 1
+
+
+def test_failed_characterization_keeps_the_old_one_and_retries_later() -> None:
+    state = FleetState(["qpu.aria-1"])
+    state.apply_round(snapshot(backend()), T0, 0.1)
+    state.set_characterization(backend(), characterization(), T0)
+    state.apply_round(snapshot(backend(characterization_id="c-2")), T0, 0.1)
+    state.set_characterization(backend(characterization_id="c-2"), server_error(), T0)
+    view = state.views["qpu.aria-1"]
+    assert view.characterization is not None and view.characterization.id == "c-1"
+    assert view.characterization_error is not None
+    soon = T0 + timedelta(seconds=CHARACTERIZATION_RETRY - 1)
+    assert state.characterizations_due(soon) == []
+    assert len(state.characterizations_due(T0 + timedelta(seconds=CHARACTERIZATION_RETRY))) == 1
+
+
+# History rows and downsampling
+
+
+def test_sample_rows_count_failures_and_read_queue_in_seconds() -> None:
+    rows = sample_rows(
+        snapshot(backend(), backend("qpu.aria-2", status="unavailable", average_queue_time=None),
+                 errors={"qpu.forte-1": server_error()}),
+        T0 + timedelta(seconds=59),
+        60,
+    )  # fmt: skip
+    bucket = bucket_of(T0, 60)
+    assert [tuple(r) for r in rows] == [
+        ("qpu.aria-1", bucket, 1, 1, 90.0),
+        ("qpu.aria-2", bucket, 1, 0, None),
+        ("qpu.forte-1", bucket, 0, 0, None),
+    ]
+
+
+def test_event_rows_say_what_changed() -> None:
+    old, new = backend(), backend(status=BackendStatus.UNAVAILABLE, degraded=True)
+    changes = [
+        BackendChange("qpu.aria-1", None, old),
+        BackendChange("qpu.aria-1", old, new, None, ("status", "degraded")),
+        BackendChange("qpu.aria-1", new, None, NotFoundError("gone", status_code=404)),
+        BackendChange("qpu.aria-1", new, new),
+    ]
+    rows = event_rows(changes, T0)
+    assert [(r.kind, r.status) for r in rows] == [
+        ("seen", "available"),
+        ("change", "unavailable"),
+        ("error", None),
+        ("recovered", "unavailable"),
+    ]
+    assert json.loads(rows[1].detail) == {
+        "status": ["available", "unavailable"],
+        "degraded": [False, True],
+    }
+    assert json.loads(rows[1].fields) == ["status", "degraded"]
+    assert json.loads(rows[2].detail)["type"] == "NotFoundError"
+    assert all(r.ts == T0.timestamp() for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("span", "bucket", "step"),
+    [(3600, 60, 60), (86400, 60, 300), (7 * 86400, 60, 1800), (30 * 86400, 60, 7200),
+     (400 * 86400, 60, 86400), (3600, 1, 10), (10, 1, 1), (3600, 7, 14)],
+)  # fmt: skip
+def test_choose_step_is_nice_a_multiple_of_the_bucket_and_bounded(
+    span: float, bucket: int, step: int
+) -> None:
+    chosen = choose_step(span, bucket, MAX_POINTS)
+    assert chosen == step
+    assert chosen % bucket == 0
+    assert span / chosen <= MAX_POINTS
+
+
+def test_series_json_is_columnar_with_unknowns_as_null() -> None:
+    rows = [
+        SeriesRow("a", 0, 4, 4, 3, 40.0, 4, 20.0),
+        SeriesRow("a", 60, 2, 0, 0, 0.0, 0, None),
+        SeriesRow("b", 0, 1, 1, 1, 5.0, 1, 5.0),
+    ]
+    assert series_json(rows) == {
+        "a": {"t": [0, 60], "queue_seconds": [10.0, None], "queue_max": [20.0, None],
+              "availability": [0.75, None], "errors": [0, 2]},
+        "b": {"t": [0], "queue_seconds": [5.0], "queue_max": [5.0], "availability": [1.0],
+              "errors": [0]},
+    }  # fmt: skip
+
+
+# Metrics decisions
+
+
+def test_fleet_samples_say_what_the_state_knows_and_nothing_else() -> None:
+    state = FleetState(["qpu.aria-1", "qpu.forte-1", "qpu.new"])
+    sparse = backend("qpu.forte-1", status="maintenance", qubits=None, average_queue_time=None,
+                     degraded=None)  # fmt: skip
+    state.apply_round(snapshot(backend(), sparse, errors={"qpu.new": server_error()}), T0, 0.3)
+    state.set_characterization(backend(), characterization(), T0)
+    samples = fleet_samples(state, T0)
+    assert {s.metric for s in samples} <= set(GAUGES)
+    by = {(s.metric, tuple(sorted(s.labels.items()))): s.value for s in samples}
+    aria = (("backend", "qpu.aria-1"),)
+    assert by[("ionq_backend_up", aria)] == 1.0
+    assert by[("ionq_backend_queue_seconds", aria)] == 90.0
+    assert by[("ionq_backend_qubits", aria)] == 25.0
+    assert by[("ionq_backend_degraded", aria)] == 0.0
+    assert by[("ionq_characterization_age_seconds", aria)] == 20 * 3600
+    assert by[("ionq_characterization_fidelity", (*aria, ("kind", "2q")))] == 0.99
+    assert ("ionq_characterization_fidelity", (*aria, ("kind", "spam"))) not in by  # null value
+    forte = (("backend", "qpu.forte-1"),)
+    assert by[("ionq_backend_up", forte)] == 0.0  # an unknown status does not run jobs
+    assert by[("ionq_backend", (("api_version", "v0.4"), *forte, ("status", "maintenance")))]
+    for metric in ("ionq_backend_queue_seconds", "ionq_backend_qubits", "ionq_backend_degraded"):
+        assert (metric, forte) not in by  # the API left it out: so does /metrics
+    assert not [s for s in samples if s.labels.get("backend") == "qpu.new"]  # never fetched
+    assert by[("ionq_poll_last_round_timestamp_seconds", ())] == T0.timestamp() + 0.3
