@@ -45,9 +45,10 @@ async def outage(emulator: Emulator, interval: float) -> None:
     await asyncio.sleep(interval * 1.5)
     emulator.set_backend("qpu.aria-1", status="unavailable")
     await asyncio.sleep(interval * 2)
-    emulator.inject("/v0.4/backends/qpu.forte-1", status=503, times=3)
+    emulator.set_backend("qpu.forte-1", qubits="thirty-six")  # a malformed answer: its error
     await asyncio.sleep(interval * 2)
     emulator.set_backend("qpu.aria-1", status="available")
+    emulator.set_backend("qpu.forte-1", qubits=36)
 
 
 async def main() -> None:

@@ -15,10 +15,9 @@ from ionq_backends.emulator import Emulator
 
 async def show(base_url: str | None) -> None:
     async with iq.IonQClient(base_url=base_url) as client:
-        snapshot = await client.get_backends()  # every BackendName, concurrently
+        snapshot = await client.get_backends()  # the whole fleet, concurrently
         for name, backend in snapshot.items():
-            wait = backend.queue_time  # average_queue_time read as milliseconds
-            queue = "-" if wait is None else f"{wait.total_seconds() / 60:.0f} min"
+            queue = iq.format_duration(backend.queue_time)  # as the CLI prints it: "19m 41s"
             print(f"{name:24} {backend.status:12} {backend.qubits or '-':>4} qubits  queue {queue}")
         for name, error in snapshot.errors.items():
             print(f"{name:24} failed: {error}")

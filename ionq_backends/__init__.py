@@ -20,6 +20,7 @@ from ._errors import (
     ResponseValidationError,
     ServerError,
 )
+from ._humanize import format_age, format_duration
 from ._models import (
     Backend,
     BackendChange,
@@ -35,6 +36,7 @@ from ._models import (
     Timing,
 )
 from ._ranking import CircuitShape, RankedBackend, estimate_success, rank_for_circuit
+from ._raw import RawResponse
 from ._selection import least_busy, select
 from ._wire import make_converter
 
@@ -62,11 +64,14 @@ __all__ = [
     "PollRound",
     "RankedBackend",
     "RateLimitError",
+    "RawResponse",
     "ResponseValidationError",
     "ServerError",
     "Timing",
     "__version__",
     "estimate_success",
+    "format_age",
+    "format_duration",
     "least_busy",
     "make_converter",
     "rank_for_circuit",

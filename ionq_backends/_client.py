@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 import random as _random
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -27,6 +28,7 @@ from ._constants import (
     ENV_API_KEY,
     ENV_BASE_URL,
     MAX_PAGE_SIZE,
+    USER_AGENT,
 )
 from ._errors import APIStatusError, IonQError, ResponseValidationError
 from ._models import (
@@ -39,6 +41,7 @@ from ._models import (
     CharacterizationsSnapshot,
     PollRound,
 )
+from ._raw import RawResponses
 from ._retry import RetryPolicy, jittered
 from ._transport import Reply, Sleep, Transport, client_timeout
 from ._urls import check_base_url, segment
@@ -74,6 +77,8 @@ class IonQClient:
         verbose_status: bool = False,
         sleep: Sleep = asyncio.sleep,
         random: Callable[[], float] | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        user_agent: str | None = None,
     ) -> None:
         self._profile = profile_for(api_version)
         self.api_version = self._profile.version
@@ -100,7 +105,40 @@ class IonQClient:
             session=session,
             sleep=sleep,
             random=self._random,
+            headers=_params.headers(default_headers, user_agent, USER_AGENT),
         )
+
+    def with_options(
+        self,
+        *,
+        timeout: float | aiohttp.ClientTimeout | None = None,
+        max_retries: int | None = None,
+        retry_after_cap: float | None = None,
+    ) -> IonQClient:
+        """A client with other options that shares this one's connection pool and concurrency
+        bound: `client.with_options(timeout=5).get_backend(name)`. Closing it leaves this one
+        open; closing this one closes both."""
+        policy = self._transport.policy
+        changed = RetryPolicy(
+            max_retries=policy.max_retries
+            if max_retries is None
+            else _params.integer("max_retries", max_retries, low=0),
+            retry_after_cap=policy.retry_after_cap
+            if retry_after_cap is None
+            else _params.finite("retry_after_cap", retry_after_cap, inclusive=True),
+        )
+        clone = copy.copy(self)
+        clone._transport = self._transport.derive(
+            timeout=self._transport.timeout if timeout is None else client_timeout(timeout),
+            policy=changed,
+        )
+        return clone
+
+    @property
+    def with_raw_response(self) -> RawResponses:
+        """The same calls, returning a `RawResponse`: the parsed value and the HTTP facts of the
+        call (status, headers, request id, elapsed time, attempts)."""
+        return RawResponses(self)
 
     def __repr__(self) -> str:
         return f"IonQClient(base_url={self.base_url!r}, api_version={self.api_version!r})"
@@ -123,6 +161,12 @@ class IonQClient:
     # Backends
 
     @property
+    def last_failure(self) -> IonQError | None:
+        """What this client's latest failed attempt met, retried or not (`None` if none has
+        failed): the cause to show when a deadline of your own ends a call."""
+        return self._transport.last_failure
+
+    @property
     def key_rejected(self) -> bool:
         """True once the API answered 401 to this client's key on a public endpoint.
 
@@ -132,39 +176,70 @@ class IonQClient:
 
     async def list_backends(self) -> list[Backend]:
         """Every backend the API lists, in its order. One malformed item fails the whole call."""
+        return (await self._list_backends())[0]
+
+    async def _list_backends(self) -> tuple[list[Backend], Reply]:
         reply = await self._transport.get(self._profile.list_backends(verbose=self._verbose))
         backends: list[Backend] = reply.parse(self._structurer(list[Backend]))
         if reply.anonymous:
-            return [_unknown_access(b) for b in backends]
-        return backends
+            return [_unknown_access(b) for b in backends], reply
+        return backends, reply
 
     async def get_backend(self, name: str) -> Backend:
         """One backend by name (v0.3 has no single-backend path: it is picked from the list)."""
+        return (await self._get_backend(name))[0]
+
+    async def _get_backend(self, name: str) -> tuple[Backend, Reply]:
         name = _name(name)
         reply = await self._transport.get(self._backend_request(name))
-        return self._pick(reply, name)
+        return self._pick(reply, name), reply
 
     async def get_backends(self, names: Iterable[str] | None = None) -> BackendsSnapshot:
-        """Fetch many backends concurrently (default: every `BackendName`).
+        """Fetch many backends concurrently; by default the whole fleet.
 
-        Each backend's failure is its own: it lands in `snapshot.errors`, the others still succeed.
-        Names whose answers come from one request (v0.3's list) share that one request.
+        The whole fleet is every backend the API lists, united with every `BackendName`: one
+        list request, then a request each for the known names the list left out (so a retired
+        one shows as its error). If the list itself fails, each `BackendName` is asked for on
+        its own. Each backend's failure is its own: it lands in `snapshot.errors`, the others
+        still succeed. Names whose answers come from one request (v0.3's list) share it.
         """
+        if names is None:
+            return await self._whole_fleet()
         wanted = self._names(names)
         self._transport.check_open()
-        requests = {name: self._backend_request(name) for name in wanted}
-        replies: dict[Request, Reply | IonQError] = {}
+        return await self._fan_out({n: (self._backend_request(n), False) for n in wanted}, {})
+
+    async def _whole_fleet(self) -> BackendsSnapshot:
+        self._transport.check_open()
+        listing = self._profile.list_backends(verbose=self._verbose)
+        try:
+            reply = await self._transport.get(listing)
+        except IonQError:
+            known = list(BackendName)
+            return await self._fan_out({n: (self._backend_request(n), False) for n in known}, {})
+        listed = self._profile.listed_names(reply.data)
+        plan = dict.fromkeys(listed, (listing, True))
+        for name in BackendName:
+            plan.setdefault(name, (self._backend_request(name), False))
+        return await self._fan_out(plan, {listing: reply})
+
+    async def _fan_out(
+        self, plan: dict[str, tuple[Request, bool]], replies: dict[Request, Reply | IonQError]
+    ) -> BackendsSnapshot:
+        """Each name's backend from its (request, found in a listing?) in `plan`; requests not
+        in `replies` yet are sent, each distinct one once, concurrently."""
+        pending = dict.fromkeys(r for r, _listed in plan.values() if r not in replies)
         async with asyncio.TaskGroup() as group:
-            for request in dict.fromkeys(requests.values()):
+            for request in pending:
                 group.create_task(self._capture(request, replies))
         backends: dict[str, Backend] = {}
         errors: dict[str, IonQError] = {}
-        for name in wanted:
-            reply = replies[requests[name]]
+        for name, (request, listed) in plan.items():
+            reply = replies[request]
             try:
                 if isinstance(reply, IonQError):
                     raise reply
-                backends[name] = self._pick(reply, name)
+                backends[name] = self._pick(reply, name, listed=listed)
             except Exception as exc:  # one backend's failure is its own, whatever it is
                 errors[name] = as_ionq_error(exc)
         return BackendsSnapshot(backends, errors, fetched_at=datetime.now(UTC))
@@ -187,8 +262,12 @@ class IonQClient:
         _params.finite("interval", interval)
         if not 0.0 <= _params.finite("jitter", jitter, inclusive=True) < 1.0:
             raise ValueError(f"jitter must be in [0, 1), got {jitter!r}")
-        choose = names if callable(names) else None
-        fixed = None if choose is not None else self._names(names)  # type: ignore[arg-type]
+        choose: Callable[[], Iterable[str]] | None = None
+        fixed: list[str] | None = None  # None: the whole fleet, each round
+        if callable(names):
+            choose = names
+        elif names is not None:
+            fixed = self._names(names)
         return self._poll(choose, fixed, interval, jitter, Watcher(frozenset(ignore)))
 
     async def _poll(
@@ -203,8 +282,7 @@ class IonQClient:
         while True:
             started = loop.time()
             started_at = datetime.now(UTC)
-            names = fixed if choose is None else self._names(choose())
-            snapshot = await self.get_backends(names)
+            snapshot = await self.get_backends(fixed if choose is None else self._names(choose()))
             changes = tuple(watcher.update(snapshot))
             yield PollRound(snapshot, changes, started_at, loop.time() - started)
             delay = started + jittered(interval, jitter, self._random) - loop.time()
@@ -244,11 +322,16 @@ class IonQClient:
         self, backend: str, characterization_id: str
     ) -> Characterization:
         """One characterization by id."""
+        return (await self._get_characterization(backend, characterization_id))[0]
+
+    async def _get_characterization(
+        self, backend: str, characterization_id: str
+    ) -> tuple[Characterization, Reply]:
         request = self._profile.characterization(
             segment(backend, "backend name"), segment(characterization_id, "characterization id")
         )
         reply = await self._transport.get(request)
-        return reply.parse(self._structurer(Characterization))
+        return reply.parse(self._structurer(Characterization)), reply
 
     async def latest_characterization(self, backend: str) -> Characterization | None:
         """The newest characterization of `backend`, or `None` when the API has none."""
@@ -268,7 +351,7 @@ class IonQClient:
 
         A backend with none maps to `None`; each backend's failure lands in `errors` alone.
         """
-        wanted = self._names(names)
+        wanted = await self._fleet_names() if names is None else self._names(names)
         self._transport.check_open()
         results: dict[str, Characterization | IonQError | None] = {}
         async with asyncio.TaskGroup() as group:
@@ -330,18 +413,27 @@ class IonQClient:
 
     # Internals
 
-    def _names(self, names: Iterable[str] | None) -> list[str]:
-        chosen = list(BackendName) if names is None else names
-        if isinstance(chosen, str):
+    async def _fleet_names(self) -> list[str]:
+        """Every name the API lists, united with every `BackendName`."""
+        try:
+            listed = [b.name for b in await self.list_backends()]
+        except IonQError:
+            listed = []
+        return list(dict.fromkeys([*listed, *BackendName]))
+
+    def _names(self, names: Iterable[str]) -> list[str]:
+        if isinstance(names, str):
             raise TypeError("names must be an iterable of names, not one string")
-        return list(dict.fromkeys(_name(n) for n in chosen))
+        return list(dict.fromkeys(_name(n) for n in names))
 
     def _backend_request(self, name: str) -> Request:
         return self._profile.backend(segment(name, "backend name"), verbose=self._verbose)
 
-    def _pick(self, reply: Reply, name: str) -> Backend:
+    def _pick(self, reply: Reply, name: str, *, listed: bool = False) -> Backend:
+        select = self._profile.select_listed if listed else self._profile.select_backend
+
         def pick(data: Any) -> Backend:
-            where, item = self._profile.select_backend(data, name)
+            where, item = select(data, name)
             return structure_backend(self._converter, where, item)
 
         backend = reply.parse(pick)

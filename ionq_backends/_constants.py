@@ -11,6 +11,7 @@ USER_AGENT: Final = f"ionq-backends/{VERSION}"
 DEFAULT_BASE_URL: Final = "https://api.ionq.co"
 ENV_API_KEY: Final = "IONQ_API_KEY"
 ENV_BASE_URL: Final = "IONQ_BASE_URL"
+ENV_LOG: Final = "IONQ_LOG"  # debug | info | warning: the package's log lines on stderr
 DEFAULT_API_VERSION: Final = "v0.4"
 
 # Timeouts, in seconds: `timeout=T` means ClientTimeout(total=T, connect=min(10, T), sock_read=T).

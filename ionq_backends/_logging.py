@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 
-from ._constants import LOGGER_NAME
+from ._constants import ENV_LOG, LOGGER_NAME
 
-__all__ = ["RedactingFilter", "logger"]
+__all__ = ["RedactingFilter", "enable", "enable_from_env", "logger"]
 
 # `Authorization: apiKey abc`, `'Authorization': 'apiKey abc'`, or a bare `apiKey abc`.
 _SECRET = re.compile(
@@ -35,3 +36,32 @@ class RedactingFilter(logging.Filter):
 
 logger = logging.getLogger(LOGGER_NAME)
 logger.addFilter(RedactingFilter())
+
+
+def enable_from_env(value: str | None) -> logging.Handler | None:
+    """`IONQ_LOG=debug|info|warning` prints the package's log lines on stderr, without code.
+
+    Returns the handler it added (none when unset or unknown; an unknown level is ignored
+    rather than raised, because it is read at import time).
+    """
+    level = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}.get(
+        (value or "").strip().lower()
+    )
+    return None if level is None else enable(level)
+
+
+def enable(level: int) -> logging.Handler:
+    """Print the package's log lines at `level` and above on stderr (once per process)."""
+    logger.setLevel(min(level, logger.level or level))
+    for handler in logger.handlers:
+        if getattr(handler, "_ionq", False):
+            return handler
+    handler = logging.StreamHandler()
+    handler._ionq = True  # type: ignore[attr-defined]
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    logger.addHandler(handler)
+    return handler
+
+
+enable_from_env(os.environ.get(ENV_LOG))

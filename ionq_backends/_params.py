@@ -7,9 +7,10 @@ names the parameter. NaN and infinities are refused wherever a finite number is 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["api_key", "finite", "integer"]
+__all__ = ["api_key", "finite", "headers", "integer"]
 
 
 def finite(name: str, value: Any, *, low: float = 0.0, inclusive: bool = False) -> float:
@@ -50,3 +51,33 @@ def api_key(value: str | None) -> str | None:
                 f"(U+{ord(char):04X}); expected printable ASCII"
             )
     return value
+
+
+def headers(
+    default_headers: Mapping[str, str] | None, user_agent: str | None, base_agent: str
+) -> dict[str, str]:
+    """The caller's headers, and `User-Agent: <ours> <suffix>` when a suffix names the service.
+
+    `Authorization` is the key's alone, so it is refused here; every name and value must be
+    printable, so that no header can be split.
+    """
+    result: dict[str, str] = {}
+    for name, value in (default_headers or {}).items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError("default_headers must map str to str")
+        if name.lower() == "authorization":
+            raise ValueError("default_headers must not set Authorization: pass api_key")
+        _header_text(f"header name {name!r}", name)
+        _header_text(f"header {name!r}", value)
+        result[name] = value
+    if user_agent is not None:
+        if not isinstance(user_agent, str):
+            raise TypeError(f"user_agent must be a str, got {type(user_agent).__name__}")
+        _header_text("user_agent", user_agent)
+        result["User-Agent"] = f"{base_agent} {user_agent}"
+    return result
+
+
+def _header_text(what: str, value: str) -> None:
+    if not value or any(not " " <= char <= "~" for char in value):
+        raise ValueError(f"{what} must be non-empty printable ASCII")

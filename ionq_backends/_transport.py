@@ -7,6 +7,7 @@ the pure `_retry` policy. Every failure leaves here as an `IonQError` that names
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import math
 import zlib
@@ -118,21 +119,11 @@ class Transport:
         session: aiohttp.ClientSession | None,
         sleep: Sleep,
         random: Callable[[], float],
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self._root = root
         self._prefix = str(root).rstrip("/") + "/"
-        self._timeout = timeout
-        # `total` is kept by an asyncio.timeout around each attempt, not by aiohttp: aiohttp's
-        # own timer can swallow a caller's cancellation that lands in the same loop iteration
-        # (its uncancel), and a swallowed deadline turns into retries.
-        self._total = timeout.total
-        aiohttp_timeout = aiohttp.ClientTimeout(
-            total=None,
-            connect=timeout.connect,
-            sock_read=timeout.sock_read,
-            sock_connect=timeout.sock_connect,
-            ceil_threshold=timeout.ceil_threshold,
-        )
+        self._set_timeout(timeout)
         self._policy = policy
         self._semaphore = asyncio.Semaphore(max_concurrency)
         self._max_concurrency = max_concurrency
@@ -144,7 +135,11 @@ class Transport:
         # Built once: the only place the key lives, in a str whose repr hides it (a traceback
         # that captures frame locals, in aiohttp's frames too, prints reprs).
         # Bodies are decoded here, under the cap, so only encodings we decode are asked for.
-        self._headers: dict[str, str] = {"User-Agent": USER_AGENT, "Accept-Encoding": ENCODINGS}
+        self._headers: dict[str, str] = {
+            "User-Agent": USER_AGENT,
+            **(headers or {}),
+            "Accept-Encoding": ENCODINGS,
+        }
         if api_key:
             self._headers["Authorization"] = Secret(f"apiKey {api_key}")
         self._scrubber = Scrubber(api_key)
@@ -153,8 +148,11 @@ class Transport:
         # them with every request.
         self._per_request: dict[str, Any] = {"allow_redirects": False, "auto_decompress": False}
         if session is not None:
-            self._per_request |= {"headers": self._headers, "timeout": aiohttp_timeout}
-        self._aiohttp_timeout = aiohttp_timeout
+            self._per_request |= {"headers": self._headers, "timeout": self._aiohttp_timeout}
+        # A transport derived by `with_options()` uses its parent's session and never closes it.
+        self._parent: Transport | None = None
+        # What the latest failed attempt met, whether or not it was retried.
+        self.last_failure: IonQError | None = None
         # After a 401 to the key on a public endpoint, public requests go without it.
         self.key_rejected = False
         self._has_key = bool(api_key)
@@ -165,16 +163,55 @@ class Transport:
     def __repr__(self) -> str:
         return f"Transport(root={str(self._root)!r})"
 
+    def _set_timeout(self, timeout: aiohttp.ClientTimeout) -> None:
+        self._timeout = timeout
+        # `total` is kept by an asyncio.timeout around each attempt, not by aiohttp: aiohttp's
+        # own timer can swallow a caller's cancellation that lands in the same loop iteration
+        # (its uncancel), and a swallowed deadline turns into retries.
+        self._total = timeout.total
+        self._aiohttp_timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=timeout.connect,
+            sock_read=timeout.sock_read,
+            sock_connect=timeout.sock_connect,
+            ceil_threshold=timeout.ceil_threshold,
+        )
+
+    def derive(self, *, timeout: aiohttp.ClientTimeout, policy: RetryPolicy) -> Transport:
+        """A transport with its own timeout and retry policy on this one's session, pool and
+        concurrency bound. Closing it leaves this one open."""
+        child = copy.copy(self)
+        child._parent = self
+        child._set_timeout(timeout)
+        child._policy = policy
+        child._session = None
+        child._anonymous = None
+        child._urls = {}
+        # The parent's session carries the parent's timeout: the child's goes with each request.
+        child._per_request = {**self._per_request, "timeout": child._aiohttp_timeout}
+        return child
+
+    @property
+    def timeout(self) -> aiohttp.ClientTimeout:
+        return self._timeout
+
+    @property
+    def policy(self) -> RetryPolicy:
+        return self._policy
+
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self._closed or (self._parent is not None and self._parent.closed)
 
     def check_open(self) -> None:
-        """Raise `RuntimeError` if the client was closed."""
-        if self._closed:
+        """Raise `RuntimeError` if the client (or the one it was derived from) was closed."""
+        if self._closed or (self._parent is not None and self._parent.closed):
             raise RuntimeError("this IonQClient is closed")
 
     def _get_session(self) -> aiohttp.ClientSession:
+        if self._parent is not None:
+            self.check_open()
+            return self._parent._get_session()
         if self._session is None:  # close() clears it, so a closed client always lands here
             self.check_open()
             # The pool matches the semaphore: more connections could never be used at once.
@@ -191,7 +228,7 @@ class Transport:
         anonymous, self._anonymous = self._anonymous, None
         if anonymous is not None and anonymous[0] is not session:
             await anonymous[0].close()  # it shares the pool: closing it leaves the pool open
-        if session is not None and session is not self._borrowed:
+        if session is not None and session is not self._borrowed and self._parent is None:
             await session.close()
 
     def _reject_key(self, session: aiohttp.ClientSession) -> None:
@@ -261,7 +298,7 @@ class Transport:
                 failure = APIConnectionError(_describe(exc))
                 status = None
             except RuntimeError as exc:
-                if not self._closed:
+                if not self.closed:
                     raise
                 # close() while this request was in flight: aiohttp's "Session is closed".
                 raise self._fail(APIConnectionError("the client was closed"), display) from exc
@@ -280,11 +317,11 @@ class Transport:
                     self._scrubber,
                     anonymous,
                 )
-            failure = self._fail(failure, display)
+            failure = self.last_failure = self._fail(failure, display)
             if status is None and _cancelling():
                 # The caller's deadline or cancel landed while aiohttp was waiting: never a retry.
                 raise asyncio.CancelledError
-            if self._closed:
+            if self.closed:
                 raise self._fail(APIConnectionError("the client was closed"), display)
             if status == 401 and request.public and self._has_key and not anonymous:
                 if not self.key_rejected:
@@ -428,6 +465,12 @@ def _timed_out(exc: TimeoutError, timeout: aiohttp.ClientTimeout) -> str:
 
 
 def _describe(exc: aiohttp.ClientError) -> str:
+    if isinstance(exc, aiohttp.ClientConnectorError):  # the cause, not aiohttp's ssl:default [...]
+        where = f"{exc.host}:{exc.port}"
+        if isinstance(exc.os_error, ConnectionRefusedError):
+            return f"connection refused to {where}"
+        reason = exc.os_error.strerror or str(exc.os_error) or type(exc.os_error).__name__
+        return f"cannot connect to {where}: {reason}"
     # aiohttp's messages name the host and port, never headers: safe to keep.
     text = str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text

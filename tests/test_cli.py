@@ -43,7 +43,7 @@ def emulator_url() -> Iterator[str]:
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=10)
-        assert proc.returncode == 0
+        assert proc.returncode == 130  # Ctrl-C, as for every command
 
 
 def test_script_and_module_are_the_same_program() -> None:
@@ -203,7 +203,7 @@ def test_get_shows_progress_on_a_tty_stderr_only() -> None:
     assert piped.stderr == ""
 
 
-def test_watch_prints_changes_and_exits_0_on_ctrl_c(emulator_url: str) -> None:
+def test_watch_prints_aligned_changes_and_exits_130_on_ctrl_c(emulator_url: str) -> None:
     proc = subprocess.Popen([str(SCRIPT), "watch", "qpu.aria-1", "qpu.nope", "--base-url",
                              emulator_url, "--interval", "30"], env=ENV, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
@@ -211,10 +211,10 @@ def test_watch_prints_changes_and_exits_0_on_ctrl_c(emulator_url: str) -> None:
     lines = sorted([proc.stdout.readline(), proc.stdout.readline()])
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=10)
-    assert proc.returncode == 0
+    assert proc.returncode == 130
     assert err == ""
-    assert "qpu.aria-1  available  qubits=25" in lines[0]
-    assert "qpu.nope  ERROR  404" in lines[1]
+    assert f"{'qpu.aria-1':22}  available  qubits=25" in lines[0]  # aligned as `list`'s column
+    assert f"{'qpu.nope':22}  ERROR  404" in lines[1]
     assert lines[0][:4].isdigit() and lines[0][19] == "Z"  # stamped with the time
 
 
@@ -225,7 +225,7 @@ def test_watch_json_lines(emulator_url: str) -> None:
     event = json.loads(proc.stdout.readline())
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=10)
-    assert proc.returncode == 0
+    assert proc.returncode == 130
     assert event["name"] == "qpu.forte-1"
     assert event["previous"] is None
     assert event["current"]["qubits"] == 36

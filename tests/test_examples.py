@@ -36,7 +36,7 @@ def test_quickstart_prints_the_fleet() -> None:
     assert result.returncode == 0, result.stderr
     for name in BackendName:
         assert name in result.stdout
-    assert "qpu.aria-1               available      25 qubits  queue 20 min" in result.stdout
+    assert "qpu.aria-1               available      25 qubits  queue 19m 41s" in result.stdout
 
 
 def test_characterization_report_both_versions() -> None:
@@ -49,13 +49,14 @@ def test_characterization_report_both_versions() -> None:
 
 
 def test_poll_status_prints_changes_as_they_happen() -> None:
-    result = run("poll_status.py", "--interval", "0.2", "--max-events", "8")
+    result = run("poll_status.py", "--interval", "0.2", "--max-events", "11")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert len(lines) == 8
+    assert len(lines) == 11
     assert "qpu.aria-1: available (25 qubits)" in lines[0]
-    assert "qpu.aria-1: status available -> unavailable" in lines[6]
-    assert "qpu.forte-1: ERROR 503" in lines[7]
+    assert "simulator: available (29 qubits)" in lines[8]  # the whole fleet, not six names
+    assert "qpu.aria-1: status available -> unavailable" in lines[9]
+    assert "qpu.forte-1: ERROR invalid response" in lines[10]
 
 
 def load(name: str) -> ModuleType:

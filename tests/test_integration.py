@@ -57,8 +57,13 @@ async def test_get_backend(client: IonQClient, version: str) -> None:
 
 async def test_get_backends_default_and_named(client: IonQClient, ionq_emulator: Emulator) -> None:
     snapshot = await client.get_backends()
-    assert list(snapshot) == list(BackendName)
+    # The whole fleet: every listed backend, then each BackendName the list left out.
+    assert list(snapshot) == list(ionq_emulator.fleet)
+    assert set(BackendName) <= set(snapshot)
     assert not snapshot.errors
+    ionq_emulator.remove_backend("qpu.aria-2")
+    without = await client.get_backends()
+    assert "qpu.aria-2" not in without and isinstance(without.errors["qpu.aria-2"], NotFoundError)
     ionq_emulator.set_backend("qpu.drifted", status="being-upgraded", qubits=12, surprise={"a": 1})
     named = await client.get_backends(["qpu.tempo-1", "qpu.drifted", "qpu.gone"])
     assert named["qpu.tempo-1"].qubits == 64

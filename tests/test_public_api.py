@@ -19,7 +19,7 @@ def test_all_is_pinned() -> None:
         "BadRequestError", "Backend", "BackendChange", "BackendName", "BackendStatus",
         "BackendsSnapshot", "Characterization", "CharacterizationPage", "FidelityStat",
         "IonQClient", "IonQError", "NotFoundError", "PermissionDeniedError", "PollRound",
-        "RateLimitError",
+        "RateLimitError", "RawResponse", "format_age", "format_duration",
         "ResponseValidationError", "ServerError", "Timing", "__version__", "make_converter",
         # Fleet views (issue 16):
         "select", "least_busy", "ErrorRate", "CircuitShape", "estimate_success",

@@ -281,4 +281,4 @@ def test_formatters_are_pure_text() -> None:
     assert text.splitlines() == ["NAME   N", "a      5", "bbb   10"]
     changed = Backend("qpu.a", "unavailable", "v0.4", qubits=25)
     line = describe_change(BackendChange("qpu.a", backend, changed, None, ("status",)), now)
-    assert line == "2026-01-01T12:00:00Z  qpu.a  status: available -> unavailable"
+    assert line == f"2026-01-01T12:00:00Z  {'qpu.a':22}  status: available -> unavailable"

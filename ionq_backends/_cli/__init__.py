@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
-from .. import _params
 from .._constants import (
     DEFAULT_API_VERSION,
     DEFAULT_TIMEOUT,
@@ -19,11 +20,13 @@ from .._constants import (
     EMULATOR_HOST,
     EMULATOR_PORT,
     MAX_PAGE_SIZE,
+    VERSION,
 )
 from .._errors import IonQError
+from .._logging import enable as enable_logging
 from .._wire import PROFILES
 from ..service import cli as serve_cli
-from . import fleet
+from . import args, fleet
 from .commands import COMMANDS, PROG, Abort, Output, Usage, report
 from .format import printable
 
@@ -33,86 +36,73 @@ __all__ = ["main", "parser"]
 def parser() -> argparse.ArgumentParser:
     """The whole command line: one subparser per command, each with its own options."""
     api = argparse.ArgumentParser(add_help=False)
-    api.add_argument("--api-version", choices=tuple(PROFILES), default=DEFAULT_API_VERSION)
-    api.add_argument("--base-url", help="API host (default: $IONQ_BASE_URL, else IonQ)")
+    api.add_argument("--api-version", choices=tuple(PROFILES), default=DEFAULT_API_VERSION,
+                     help="IonQ API version")  # fmt: skip
+    api.add_argument("--base-url", help="API host (default: $IONQ_BASE_URL, else IonQ's)")
     api.add_argument("--emulator", action="store_true", help="run against an in-process emulator")
-    api.add_argument("--timeout", type=_positive, default=DEFAULT_TIMEOUT, metavar="SECONDS")
+    api.add_argument("--timeout", type=args.positive, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                     help="bounds the whole command, retries included")  # fmt: skip
+    api.add_argument("-v", "--verbose", action="count", default=0,
+                     help="log lines on stderr: -v for retries, -vv for every request")  # fmt: skip
     output = argparse.ArgumentParser(add_help=False)
     output.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    verbose = argparse.ArgumentParser(add_help=False)
+    verbose.add_argument("--verbose-status", action="store_true",
+                         help="v0.3 only: running/reserved/calibrating/offline")  # fmt: skip
 
     top = argparse.ArgumentParser(
         prog=PROG,
         description="IonQ backends at a glance. The API key is read from $IONQ_API_KEY.",
+        formatter_class=_Help,
     )
+    top.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     both = [api, output]
-    fleet.add_list_options(sub.add_parser("list", parents=both, help="all backends, one request"))
-    get = sub.add_parser("get", parents=both, help="named backends, fetched concurrently")
-    get.add_argument("names", nargs="+", metavar="NAME")
-    watch = sub.add_parser("watch", parents=both, help="one line per change, until Ctrl-C")
-    watch.add_argument("names", nargs="*", metavar="NAME")
-    watch.add_argument("--interval", type=_positive, default=DEFAULT_WATCH_INTERVAL)
-    chars = sub.add_parser("characterizations", parents=both, help="recent characterizations")
-    chars.add_argument("name", metavar="NAME")
-    chars.add_argument("--limit", type=_positive_int, default=MAX_PAGE_SIZE, metavar="N")
+
+    def command(name: str, text: str, parents: list[argparse.ArgumentParser]) -> Any:
+        return sub.add_parser(name, parents=parents, help=text, description=text,
+                              formatter_class=_Help)  # fmt: skip
+
+    listing = command("list", "the whole fleet, one request", [*both, verbose])
+    fleet.add_list_options(listing)
+    get = command("get", "named backends, fetched concurrently", [*both, verbose])
+    get.add_argument("names", nargs="+", metavar="NAME", help="backend names")
+    watch = command("watch", "one line per change, until Ctrl-C", [*both, verbose])
+    watch.add_argument("names", nargs="*", metavar="NAME",
+                       help="backends to watch (default: the whole fleet)")  # fmt: skip
+    watch.add_argument("--interval", type=args.positive, default=DEFAULT_WATCH_INTERVAL,
+                       metavar="SECONDS", help="start to start, jittered ±10%%")  # fmt: skip
+    chars = command("characterizations", "recent characterizations: age, error rates", both)
+    chars.add_argument("name", metavar="NAME", help="backend name")
+    chars.add_argument("--limit", type=args.integer(1), default=MAX_PAGE_SIZE, metavar="N",
+                       help="how many, newest first")  # fmt: skip
     fleet.add_best_parser(sub, both)
-    serve = sub.add_parser(
-        "serve", parents=both, help="fleet monitor: live page, /metrics, history (extra: service)"
-    )
+    serve = command("serve", "fleet monitor: live page, /metrics, history (extra: service)", both)
     serve_cli.add_arguments(serve, common=False)
-    emu = sub.add_parser("emulator", parents=[output], help="serve an IonQ API emulator")
-    emu.add_argument("--host", default=EMULATOR_HOST)
-    emu.add_argument("--port", type=_port, default=EMULATOR_PORT)
-    emu.add_argument("--latency", type=_non_negative, default=0.0, metavar="SECONDS")
+    emu = command("emulator", "serve an IonQ API emulator until Ctrl-C", [output])
+    emu.add_argument("--host", default=EMULATOR_HOST, help="loopback only")
+    emu.add_argument("--port", type=args.port, default=EMULATOR_PORT, help="0 picks a free port")
+    emu.add_argument("--latency", type=args.non_negative, default=0.0, metavar="SECONDS",
+                     help="added to every answer")  # fmt: skip
     return top
 
 
-def _number(text: str, low: float, inclusive: bool) -> float:
-    try:
-        return _params.finite("value", float(text), low=low, inclusive=inclusive)
-    except ValueError:
-        bound = f">= {low:g}" if inclusive else f"> {low:g}"
-        raise argparse.ArgumentTypeError(
-            f"expected a finite number {bound}, got {printable(text)!r}"
-        ) from None
-
-
-def _positive(text: str) -> float:
-    return _number(text, 0.0, inclusive=False)
-
-
-def _non_negative(text: str) -> float:
-    return _number(text, 0.0, inclusive=True)
-
-
-def _integer(text: str, low: int, high: int | None) -> int:
-    try:
-        return _params.integer("value", int(text), low=low, high=high)
-    except ValueError:
-        bound = f">= {low}" if high is None else f"{low} to {high}"
-        raise argparse.ArgumentTypeError(
-            f"expected an integer {bound}, got {printable(text)!r}"
-        ) from None
-
-
-def _positive_int(text: str) -> int:
-    return _integer(text, 1, None)
-
-
-def _port(text: str) -> int:
-    return _integer(text, 0, 65535)
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's help shows its default."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 1 API or network error, 2 usage)."""
     args = parser().parse_args(argv)
+    if getattr(args, "verbose", 0):
+        enable_logging(logging.DEBUG if args.verbose > 1 else logging.INFO)
     if args.command == "serve":  # it runs its own event loop and signal handling
         return serve_cli.run(args)
     out = Output(args.json)
     try:
         return asyncio.run(COMMANDS[args.command](args, out))
-    except KeyboardInterrupt:
-        return 0 if args.command in ("watch", "emulator") else 130
+    except KeyboardInterrupt:  # Ctrl-C, for every command: the shell's 128 + SIGINT
+        return 130
     except (Usage, ValueError, TypeError) as exc:  # a caller's mistake, found before any request
         _say(f"error: {exc}")
         return 2

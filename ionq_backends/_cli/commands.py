@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
-import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, TextIO, TypeVar
@@ -19,6 +19,7 @@ import cattrs
 from .._client import IonQClient
 from .._errors import IonQError
 from .._models import Backend, Characterization
+from .._signals import Stop
 from .._wire.dates import iso_z
 from . import fleet
 from .format import (
@@ -34,6 +35,7 @@ from .format import (
 __all__ = ["COMMANDS", "PROG", "Abort", "Output", "Usage", "report"]
 
 PROG = "ionq-backends"
+PROGRESS_REDRAW = 0.1  # seconds between redraws of `get`'s progress line
 T = TypeVar("T")
 _JSON = cattrs.Converter()
 _JSON.register_unstructure_hook(datetime, iso_z)
@@ -60,6 +62,10 @@ class Output:
 
     def dump(self, data: Any) -> None:
         self.print(json.dumps(_JSON.unstructure(data), indent=2))
+
+    @property
+    def status_colours(self) -> Mapping[str, str] | None:
+        return STATUS_COLOURS if self.colour else None
 
     def backends(self, backends: list[Backend]) -> None:
         if self.json:
@@ -93,7 +99,7 @@ async def _client(
         try:
             client = IonQClient(
                 base_url=base_url, api_version=args.api_version, timeout=args.timeout,
-                session=session,
+                session=session, verbose_status=getattr(args, "verbose_status", False),
             )  # fmt: skip
         except ValueError as exc:
             raise Usage(str(exc)) from None
@@ -101,38 +107,67 @@ async def _client(
 
 
 class _Progress:
-    """`fetched k/N` on stderr, counted from aiohttp's end-of-request trace."""
+    """`fetched k/N  1.4s` on stderr, counted from aiohttp's end-of-request trace and redrawn
+    while requests are pending, so a slow fetch visibly moves."""
 
     def __init__(self, total: int) -> None:
         self.total = total
         self.done = 0
         self.trace = aiohttp.TraceConfig()
-        self.trace.on_request_end.append(self._tick)
-        self.trace.on_request_exception.append(self._tick)
+        self.trace.on_request_end.append(self._ended)
+        self.trace.on_request_exception.append(self._failed)
 
-    async def _tick(self, *_: object) -> None:
+    async def _ended(self, *_: object) -> None:
         self.done = min(self.total, self.done + 1)  # a retried request counts once
-        print(f"\rfetched {self.done}/{self.total}", end="", file=sys.stderr, flush=True)
 
-    def clear(self) -> None:
-        print("\r\x1b[K", end="", file=sys.stderr, flush=True)
+    async def _failed(self, session: object, context: object, params: Any) -> None:
+        if not isinstance(params.exception, asyncio.CancelledError):  # a cancel is no fetch
+            await self._ended()
+
+    @asynccontextmanager
+    async def shown(self) -> AsyncIterator[None]:
+        """Redraw every tenth of a second until the block ends, then clear the line."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+
+        def draw() -> None:
+            line = f"\rfetched {self.done}/{self.total}  {loop.time() - started:.1f}s"
+            print(line, end="", file=sys.stderr, flush=True)
+
+        async def redraw() -> None:
+            while True:
+                draw()
+                await asyncio.sleep(PROGRESS_REDRAW)
+
+        task = asyncio.create_task(redraw())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            draw()  # the final count, however fast it came
+            print("\r\x1b[K", end="", file=sys.stderr, flush=True)
 
 
-async def _bounded(args: argparse.Namespace, work: Awaitable[T]) -> T:
-    """The whole command, retries included, ends within --timeout."""
+async def _bounded(args: argparse.Namespace, work: Awaitable[T], client: IonQClient) -> T:
+    """The whole command, retries included, ends within --timeout; the message says what the
+    last failed attempt met, so a deadline never hides a refused connection."""
     try:
         async with asyncio.timeout(args.timeout):
             return await work
     except TimeoutError:
         where = "the embedded emulator" if args.emulator else (args.base_url or "the IonQ API")
-        print(f"{PROG}: error: timed out after {args.timeout:g}s waiting for {where}",
-              file=sys.stderr, flush=True)  # fmt: skip
+        last = client.last_failure
+        cause = f" (last attempt: {last.message})" if last is not None else ""
+        print(printable(f"{PROG}: error: timed out after {args.timeout:g}s waiting for "
+                        f"{where}{cause}"), file=sys.stderr, flush=True)  # fmt: skip
         raise Abort from None
 
 
 async def cmd_list(args: argparse.Namespace, out: Output) -> int:
     async with _client(args) as client:
-        backends = await _bounded(args, client.list_backends())
+        backends = await _bounded(args, client.list_backends(), client)
     out.backends(fleet.filter_list(backends, args))
     return 0
 
@@ -140,10 +175,14 @@ async def cmd_list(args: argparse.Namespace, out: Output) -> int:
 async def cmd_get(args: argparse.Namespace, out: Output) -> int:
     progress = _Progress(len(args.names)) if sys.stderr.isatty() and len(args.names) > 1 else None
     async with _client(args, [progress.trace] if progress else []) as client:
-        snapshot = await _bounded(args, client.get_backends(args.names))
-    if progress:
-        progress.clear()
-    out.backends(list(snapshot.values()))
+        fetch = _bounded(args, client.get_backends(args.names), client)
+        if progress:
+            async with progress.shown():
+                snapshot = await fetch
+        else:
+            snapshot = await fetch
+    if snapshot or out.json:  # every name failed: their errors, and no empty table
+        out.backends(list(snapshot.values()))
     for name, error in snapshot.errors.items():
         report(error, name)
     return 1 if snapshot.errors else 0
@@ -162,7 +201,7 @@ async def cmd_characterizations(args: argparse.Namespace, out: Output) -> int:
             await pages.aclose()
             return found
 
-        items = await _bounded(args, collect())
+        items = await _bounded(args, collect(), client)
     now = datetime.now(UTC)
     if out.json:
         out.dump([_JSON.unstructure(c) | fleet.characterization_extras(c, now) for c in items])
@@ -178,7 +217,7 @@ async def cmd_best(args: argparse.Namespace, out: Output) -> int:
     except ValueError as exc:
         raise Usage(str(exc)) from None
     async with _client(args) as client:
-        ranked, errors = await _bounded(args, fleet.run_best(args, client, circuit))
+        ranked, errors = await _bounded(args, fleet.run_best(args, client, circuit), client)
     now = datetime.now(UTC)
     out.print(fleet.best_json(ranked) if out.json else fleet.best_table(ranked, now))
     for name, error in errors.items():
@@ -201,27 +240,24 @@ async def cmd_watch(args: argparse.Namespace, out: Output) -> int:
                 }
                 out.print(json.dumps(_JSON.unstructure(record)))
             else:
-                out.print(describe_change(event, now))
+                out.print(describe_change(event, now, colour=out.status_colours))
     return 0  # pragma: no cover - watch ends only by Ctrl-C
 
 
 async def cmd_emulator(args: argparse.Namespace, out: Output) -> int:
     from ..emulator import Emulator
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = Stop()
+    stop.install()
     try:
         async with Emulator(host=args.host, port=args.port, latency=args.latency) as emulator:
             if out.json:
                 out.print(json.dumps({"base_url": emulator.base_url}))
             else:
                 out.print(f"IonQ API emulator (v0.3 and v0.4) listening on {emulator.base_url}")
-            await stop.wait()
+            return await stop.wait()
     except ValueError as exc:
         raise Usage(str(exc)) from None
-    return 0
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Output], Coroutine[Any, Any, int]]] = {

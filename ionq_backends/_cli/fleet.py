@@ -17,30 +17,15 @@ from .._errors import IonQError
 from .._models import Backend, Characterization, ErrorRate
 from .._ranking import CircuitShape, RankedBackend, rank_for_circuit
 from .._selection import OrderBy, select
+from . import args
 from .format import human_duration, relative, table
 
 _LIST_SORTS: dict[str, OrderBy] = {"queue": "queue_time", "qubits": "qubits", "name": "name"}
 
 
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
-    return value
-
-
-def _at_least_one(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
-    return value
-
-
-def _hours(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
+_count = args.integer(0)
+_at_least_one = args.integer(1)
+_hours = args.positive
 
 
 # list

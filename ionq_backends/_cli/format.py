@@ -6,10 +6,12 @@ No I/O and no terminal here: every function takes values and returns text.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from .._errors import APIStatusError, IonQError
+from .._humanize import format_age as relative
+from .._humanize import format_duration as human_duration
 from .._models import Backend, BackendChange, BackendStatus
 
 __all__ = [
@@ -33,6 +35,8 @@ STATUS_COLOURS: Mapping[str, str] = {
     BackendStatus.UNAVAILABLE: "31",
     BackendStatus.OFFLINE: "31",
     BackendStatus.RETIRED: "2",
+    BackendStatus.DEGRADED: "33",
+    "ERROR": "31",
 }
 BACKEND_HEADERS = ("NAME", "STATUS", "QUBITS", "QUEUE", "UPDATED", "DEGRADED")
 
@@ -45,41 +49,6 @@ _CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
 def printable(text: str) -> str:
     """`text` with every control character shown as a `\\xNN` escape, for a terminal."""
     return text.translate(_CONTROLS)
-
-
-def human_duration(value: timedelta | None) -> str:
-    """`3h 23m`, `19m 41s`, `12s`; `-` when unknown."""
-    if value is None:
-        return "-"
-    seconds = int(value.total_seconds())
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    if minutes:
-        return f"{minutes}m {secs}s"
-    return f"{secs}s"
-
-
-def relative(moment: datetime | None, now: datetime) -> str:
-    """`5 min ago`, `3 h ago`; `-` when unknown."""
-    if moment is None:
-        return "-"
-    seconds = (now - moment).total_seconds()
-    ahead = seconds < 0
-    seconds = abs(seconds)
-    if seconds < 60:
-        text = f"{int(seconds)} s"
-    elif seconds < 3600:
-        text = f"{int(seconds // 60)} min"
-    elif seconds < 86400:
-        text = f"{int(seconds // 3600)} h"
-    else:
-        text = f"{int(seconds // 86400)} d"
-    return f"in {text}" if ahead else f"{text} ago"
 
 
 def table(
@@ -122,25 +91,38 @@ def error_json(error: IonQError) -> dict[str, Any]:
     return data
 
 
-def describe_change(event: BackendChange, now: datetime) -> str:
-    """One `watch` line: a first sight, a change of fields, an error or a recovery."""
-    return printable(_describe_change(event, now))
+# The name column of `watch` lines: as wide as the longest name IonQ has used so far.
+NAME_WIDTH = 22
 
 
-def _describe_change(event: BackendChange, now: datetime) -> str:
+def describe_change(
+    event: BackendChange, now: datetime, *, colour: Mapping[str, str] | None = None
+) -> str:
+    """One `watch` line, its columns aligned as `list`'s: a first sight, changed fields, an
+    error or a recovery. `colour` maps a status to an SGR code (for a terminal)."""
+
+    def status(value: object) -> str:
+        text = printable(str(value))
+        code = (colour or {}).get(text)
+        return f"\x1b[{code}m{text}\x1b[0m" if code else text
+
     stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    head = f"{stamp}  {printable(event.name).ljust(NAME_WIDTH)}"
     if event.error is not None:
-        return f"{stamp}  {event.name}  ERROR  {event.error}"
+        return f"{head}  {status('ERROR')}  {printable(str(event.error))}"
     current = event.current
     assert current is not None
     if event.previous is None:
         qubits = "-" if current.qubits is None else current.qubits
-        return (f"{stamp}  {event.name}  {current.status}  qubits={qubits}  "
+        return (f"{head}  {status(current.status)}  qubits={qubits}  "
                 f"queue={human_duration(current.queue_time)}")  # fmt: skip
     if not event.changed_fields:
-        return f"{stamp}  {event.name}  recovered  {current.status}"
-    parts = [
-        f"{name}: {getattr(event.previous, name)} -> {getattr(current, name)}"
-        for name in event.changed_fields
-    ]
-    return f"{stamp}  {event.name}  " + "; ".join(parts)
+        return f"{head}  recovered  {status(current.status)}"
+    parts = []
+    for name in event.changed_fields:
+        old, new = getattr(event.previous, name), getattr(current, name)
+        if name == "status":
+            parts.append(f"status: {status(old)} -> {status(new)}")
+        else:
+            parts.append(printable(f"{name}: {old} -> {new}"))
+    return f"{head}  " + "; ".join(parts)

@@ -25,6 +25,7 @@ from .parse import (
     id_from_url,
     integer,
     link_id,
+    mismatch,
     number,
     pairs,
     status,
@@ -117,6 +118,23 @@ class Profile(abc.ABC):
 
         Raises `NotFoundError` when the answer does not hold it.
         """
+
+    def select_listed(self, data: Any, name: str) -> tuple[str, Any]:
+        """Find `name` in the answer to `list_backends()`, as `select_backend` does."""
+        if type(data) is not list:
+            raise ResponseValidationError([mismatch("array of backends", data)])
+        for index, item in enumerate(data):
+            if type(item) is dict and item.get("backend") == name:
+                return f"[{index}]", item
+        raise self.not_listed(name)
+
+    @staticmethod
+    def listed_names(data: Any) -> list[str]:
+        """The backend names an answer to `list_backends()` holds, in its order."""
+        if type(data) is not list:
+            return []
+        names = (item.get("backend") for item in data if type(item) is dict)
+        return list(dict.fromkeys(n for n in names if type(n) is str))
 
     @abc.abstractmethod
     def characterization(self, quoted_backend: str, quoted_id: str) -> Request: ...

@@ -10,10 +10,8 @@ from typing import Any
 
 import cattrs
 
-from .._errors import ResponseValidationError
 from .._models import Characterization
 from .dates import epoch_millis
-from .parse import mismatch
 from .profile import Profile, Request
 
 __all__ = ["PROFILE", "V03"]
@@ -29,12 +27,7 @@ class V03(Profile):
         return self.list_backends(verbose=verbose)
 
     def select_backend(self, data: Any, name: str) -> tuple[str, Any]:
-        if type(data) is not list:
-            raise ResponseValidationError([mismatch("array of backends", data)])
-        for index, item in enumerate(data):
-            if type(item) is dict and item.get("backend") == name:
-                return f"[{index}]", item
-        raise self.not_listed(name)
+        return self.select_listed(data, name)
 
     def characterization(self, quoted_backend: str, quoted_id: str) -> Request:
         return Request(f"characterizations/{quoted_id}")

@@ -43,6 +43,9 @@ class Rendering(abc.ABC):
         elif updated is not OMIT:
             wire["last_updated"] = updated
         self.more(wire, machine, has_key)
+        # Whether the key sent may run jobs there: without a key, no (both versions, as the
+        # live API's fixtures show it beside either version's keys).
+        wire["has_access"] = has_key
         wire.update(machine.extra)
         return {k: v for k, v in wire.items() if v is not OMIT}
 
@@ -108,7 +111,6 @@ class V03(Rendering):
         cid = machine.characterization_id()
         if cid is not OMIT:
             wire["characterization_url"] = f"/characterizations/{cid}"
-        wire["has_access"] = has_key
 
 
 _V04_ONLY = (

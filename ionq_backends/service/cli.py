@@ -18,12 +18,12 @@ import asyncio
 import contextlib
 import json
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from .._constants import DEFAULT_API_VERSION, DEFAULT_TIMEOUT
+from .._signals import Stop
 from .._urls import is_loopback
 from .._wire import PROFILES
 from ._constants import (
@@ -186,11 +186,8 @@ async def _serve(args: argparse.Namespace, create_app: Any, retention: float) ->
     from ..emulator import Emulator
     from ._store import HistoryError
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
-            loop.add_signal_handler(sig, stop.set)
+    stop = Stop()
+    stop.install()
     async with contextlib.AsyncExitStack() as stack:
         base_url = args.base_url
         if args.emulator:
@@ -226,8 +223,7 @@ async def _serve(args: argparse.Namespace, create_app: Any, retention: float) ->
             print(json.dumps({"url": url, "db": str(args.db)}), flush=True)
         else:
             print(f"{PROG}: {url} (history {args.db}, every {args.interval:g} s)", flush=True)
-        await stop.wait()
-    return 0
+        return await stop.wait()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,135 @@
+"""Every Python block of the README runs as pasted (issue #14): against an emulator process, with
+`$IONQ_BASE_URL` pointing at it, and the pytest example in a fresh project in strict mode."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).parent.parent / "README.md"
+BLOCKS = re.findall(r"```(\w*)\n(.*?)```", README.read_text(), re.S)
+PYTHON = [body for lang, body in BLOCKS if lang == "python"]
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("IONQ_") and k != "NO_COLOR"}
+# Blocks that serve or poll until stopped: run until they show they work, then Ctrl-C.
+LONG = ("# runs until Ctrl-C", "web.run_app(")
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    """A separate emulator process: the blocks run in processes of their own."""
+    proc = subprocess.Popen([sys.executable, "-m", "ionq_backends", "emulator", "--port", "0",
+                             "--json"], env=ENV, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        yield json.loads(_line(proc, 30))["base_url"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=20)
+
+
+def _line(proc: subprocess.Popen[str], timeout: float) -> str:
+    """The next stdout line, or a failure after `timeout` seconds (never a hang)."""
+    import selectors
+
+    assert proc.stdout is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        if not selector.select(timeout):
+            proc.kill()
+            raise AssertionError(f"no output within {timeout}s")
+    return proc.stdout.readline()
+
+
+def test_the_readme_has_the_blocks_this_file_runs() -> None:
+    assert len(PYTHON) >= 6
+    assert sum("def test_" in b for b in PYTHON) == 1
+    assert sum(any(mark in b for mark in LONG) for b in PYTHON) == 2
+
+
+@pytest.mark.parametrize(
+    "block",
+    [b for b in PYTHON if "def test_" not in b and not any(m in b for m in LONG)],
+    ids=lambda b: b.splitlines()[-1][:40],
+)
+def test_each_block_runs_as_pasted(block: str, base_url: str, tmp_path: Path) -> None:
+    env = {**ENV, "IONQ_BASE_URL": base_url}
+    result = subprocess.run([sys.executable, "-c", block], capture_output=True, text=True,
+                            timeout=60, cwd=tmp_path, env=env)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_watch_block_prints_the_fleet_until_ctrl_c(base_url: str, tmp_path: Path) -> None:
+    (block,) = [b for b in PYTHON if "# runs until Ctrl-C" in b]
+    proc = subprocess.Popen([sys.executable, "-c", block], cwd=tmp_path, text=True,
+                            env={**ENV, "IONQ_BASE_URL": base_url}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        first = _line(proc, 30)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=20)
+    assert first.startswith("now tracking qpu.aria-1 available")
+
+
+def test_the_mounting_block_serves_the_monitor(base_url: str, tmp_path: Path) -> None:
+    (block,) = [b for b in PYTHON if "web.run_app(" in b]
+    proc = subprocess.Popen([sys.executable, "-c", block], cwd=tmp_path, text=True,
+                            env={**ENV, "IONQ_BASE_URL": base_url}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        assert "Running on http://127.0.0.1:8000" in _line(proc, 30)  # aiohttp's own banner
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:8000/fleet/healthz", timeout=10) as r:
+                status = r.status
+        except urllib.error.HTTPError as exc:  # 503 until the first round: it is up
+            status = exc.code
+            exc.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    assert status in (200, 503), err
+    assert (tmp_path / "fleet.sqlite3").exists()
+
+
+def test_the_pytest_example_passes_in_a_fresh_project_in_strict_mode(tmp_path: Path) -> None:
+    (block,) = [b for b in PYTHON if "def test_" in b]
+    (tmp_path / "test_router.py").write_text(block)
+    (tmp_path / "pytest.ini").write_text("[pytest]\nasyncio_mode = strict\n")
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                             "test_router.py"], capture_output=True, text=True, timeout=120,
+                            cwd=tmp_path, env=ENV)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
+def test_the_cli_lines_that_need_no_network_run(tmp_path: Path) -> None:
+    long_running = ("ionq-backends serve", "ionq-backends watch", "ionq-backends emulator")
+    lines = [
+        line.split("#")[0].strip()
+        for lang, body in BLOCKS
+        if lang == "sh"
+        for line in body.splitlines()
+        if line.startswith("ionq-backends ") and not line.startswith(long_running)
+    ]
+    assert len(lines) >= 5
+    for line in lines:
+        words = shlex.split(line)[1:]
+        if "--emulator" not in words:  # as pasted, but against the emulator: no network here
+            words.append("--emulator")
+        command = [sys.executable, "-m", "ionq_backends", *words]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60,
+                                cwd=tmp_path, env=ENV)  # fmt: skip
+        assert result.returncode == 0, (line, result.stderr)
+        assert result.stdout.strip(), line
