@@ -2,6 +2,7 @@
 
     python -m benchmarks           # the full run, compared against the budget in DESIGN.md §5
     python -m benchmarks --quick   # fewer repeats and smaller counts; never fails on timing
+    python -m benchmarks --instructions [--quick]   # callgrind: see benchmarks/instructions.py
 
 A full run exits 1 when a figure misses its budget. Quick mode never fails on a timed figure, but
 it does judge the soak's leak check, whose verdict depends on counts only.
@@ -402,7 +403,41 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--quick", action="store_true", help="small counts, never fails on timing")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="client instructions per request with callgrind, SDK vs bare aiohttp",
+    )
+    parser.add_argument(
+        "--loop",
+        choices=("asyncio", "uvloop"),
+        default="asyncio",
+        help="with --instructions: the SDK side's event loop (the baseline stays on asyncio)",
+    )
+    parser.add_argument(
+        "--json",
+        choices=("json", "orjson"),
+        default="json",
+        help="with --instructions: json.loads in the SDK's process is orjson's",
+    )
+    parser.add_argument(
+        "--in-flight",
+        type=int,
+        default=32,
+        metavar="K",
+        help="with --instructions: requests gathered at once (1: one after another)",
+    )
     args = parser.parse_args(argv)
+    if not args.instructions and (
+        args.loop != "asyncio" or args.json != "json" or args.in_flight != 32
+    ):
+        parser.error("--loop, --json and --in-flight go with --instructions")
+    if args.in_flight < 1:
+        parser.error("--in-flight must be at least 1")
+    if args.instructions:
+        from . import instructions
+
+        return instructions.main(args.quick, args.loop, args.json, args.in_flight)
     started = time.perf_counter()
     figures = asyncio.run(measure(args.quick))
     path = results_file("last", args.quick)
