@@ -3,6 +3,7 @@
     python -m benchmarks           # the full run, compared against the budget in DESIGN.md §5
     python -m benchmarks --quick   # fewer repeats and smaller counts; never fails on timing
     python -m benchmarks --instructions [--quick]   # callgrind: see benchmarks/instructions.py
+    python -m benchmarks --peers [--quick]          # other IonQ clients: see benchmarks/peers.py
 
 A full run exits 1 when a figure misses its budget. Quick mode never fails on a timed figure, but
 it does judge the soak's leak check, whose verdict depends on counts only.
@@ -403,10 +404,14 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--quick", action="store_true", help="small counts, never fails on timing")
-    parser.add_argument(
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
         "--instructions",
         action="store_true",
         help="client instructions per request with callgrind, SDK vs bare aiohttp",
+    )
+    mode.add_argument(
+        "--peers", action="store_true", help="other IonQ clients against the emulator"
     )
     parser.add_argument(
         "--loop",
@@ -427,7 +432,15 @@ def main(argv: list[str] | None = None) -> int:
         metavar="K",
         help="with --instructions: requests gathered at once (1: one after another)",
     )
+    parser.add_argument(
+        "--peers-python",
+        metavar="PYTHON",
+        help="with --peers: the interpreter that has the peers installed (default "
+        "$IONQ_PEERS_PYTHON, else /work/peers-venv/bin/python if present, else this one)",
+    )
     args = parser.parse_args(argv)
+    if args.peers_python and not args.peers:
+        parser.error("--peers-python goes with --peers")
     if not args.instructions and (
         args.loop != "asyncio" or args.json != "json" or args.in_flight != 32
     ):
@@ -438,6 +451,10 @@ def main(argv: list[str] | None = None) -> int:
         from . import instructions
 
         return instructions.main(args.quick, args.loop, args.json, args.in_flight)
+    if args.peers:
+        from . import peers
+
+        return peers.main(args.quick, args.peers_python)
     started = time.perf_counter()
     figures = asyncio.run(measure(args.quick))
     path = results_file("last", args.quick)
