@@ -28,6 +28,7 @@ from ._constants import (
     ENV_API_KEY,
     ENV_BASE_URL,
     MAX_PAGE_SIZE,
+    URL_CACHE_SIZE,
     USER_AGENT,
 )
 from ._errors import APIStatusError, IonQError, ResponseValidationError
@@ -88,7 +89,8 @@ class IonQClient:
         self.base_url = str(root)
         self.strict = strict
         self._verbose = verbose_status
-        self._converter = self._profile.converter(strict=strict)
+        self._structure = self._profile.structurers(strict=strict)
+        self._backend_requests: dict[str, Request] = {}
         self._random = random or _random.random
         self._sleep = sleep
         key = _params.api_key(api_key if api_key is not None else os.environ.get(ENV_API_KEY))
@@ -180,7 +182,7 @@ class IonQClient:
 
     async def _list_backends(self) -> tuple[list[Backend], Reply]:
         reply = await self._transport.get(self._profile.list_backends(verbose=self._verbose))
-        backends: list[Backend] = reply.parse(self._structurer(list[Backend]))
+        backends: list[Backend] = reply.parse(self._structure.backends)
         if reply.anonymous:
             return [_unknown_access(b) for b in backends], reply
         return backends, reply
@@ -331,7 +333,7 @@ class IonQClient:
             segment(backend, "backend name"), segment(characterization_id, "characterization id")
         )
         reply = await self._transport.get(request)
-        return reply.parse(self._structurer(Characterization)), reply
+        return reply.parse(self._structure.characterization), reply
 
     async def latest_characterization(self, backend: str) -> Characterization | None:
         """The newest characterization of `backend`, or `None` when the API has none."""
@@ -342,7 +344,7 @@ class IonQClient:
             if error.status_code in self._profile.latest_absent_statuses:
                 return None
             raise
-        return reply.parse(lambda data: self._profile.latest_from(data, self._converter))
+        return reply.parse(lambda data: self._profile.latest_from(data, self._structure))
 
     async def latest_characterizations(
         self, names: Iterable[str] | None = None
@@ -387,7 +389,7 @@ class IonQClient:
     ) -> AsyncGenerator[Characterization, None]:
         number = 1
         seen: dict[tuple[str, ...], int] = {}  # each full page's ids, and its number
-        structure: Callable[[Any], CharacterizationPage] = self._structurer(CharacterizationPage)
+        structure = self._structure.page
         while True:
             request = self._profile.characterizations(quoted, {**params, "page": str(number)})
             reply = await self._transport.get(request)
@@ -427,26 +429,24 @@ class IonQClient:
         return list(dict.fromkeys(_name(n) for n in names))
 
     def _backend_request(self, name: str) -> Request:
-        return self._profile.backend(segment(name, "backend name"), verbose=self._verbose)
+        found = self._backend_requests.get(name)
+        if found is None:  # built once per name: a poller asks for the same few all day
+            if len(self._backend_requests) >= URL_CACHE_SIZE:
+                self._backend_requests.clear()
+            found = self._backend_requests[name] = self._profile.backend(
+                segment(name, "backend name"), verbose=self._verbose
+            )
+        return found
 
     def _pick(self, reply: Reply, name: str, *, listed: bool = False) -> Backend:
         select = self._profile.select_listed if listed else self._profile.select_backend
 
         def pick(data: Any) -> Backend:
             where, item = select(data, name)
-            return structure_backend(self._converter, where, item)
+            return structure_backend(self._structure, where, item)
 
         backend = reply.parse(pick)
         return _unknown_access(backend) if reply.anonymous else backend
-
-    def _structurer(self, cls: type[T] | Any) -> Callable[[Any], T]:
-        converter = self._converter
-
-        def structure(data: Any) -> T:
-            result: T = converter.structure(data, cls)
-            return result
-
-        return structure
 
     async def _capture(self, request: Request, replies: dict[Request, Reply | IonQError]) -> None:
         try:

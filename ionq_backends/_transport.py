@@ -169,10 +169,13 @@ class Transport:
         # own timer can swallow a caller's cancellation that lands in the same loop iteration
         # (its uncancel), and a swallowed deadline turns into retries.
         self._total = timeout.total
+        sock_read = timeout.sock_read
+        if sock_read is not None and self._total is not None and sock_read >= self._total:
+            sock_read = None  # the attempt's own deadline comes first: one timer, not two
         self._aiohttp_timeout = aiohttp.ClientTimeout(
             total=None,
             connect=timeout.connect,
-            sock_read=timeout.sock_read,
+            sock_read=sock_read,
             sock_connect=timeout.sock_connect,
             ceil_threshold=timeout.ceil_threshold,
         )
@@ -217,7 +220,11 @@ class Transport:
             # The pool matches the semaphore: more connections could never be used at once.
             connector = aiohttp.TCPConnector(limit=self._max_concurrency)
             self._session = aiohttp.ClientSession(
-                connector=connector, timeout=self._aiohttp_timeout, headers=self._headers
+                connector=connector,
+                timeout=self._aiohttp_timeout,
+                headers=self._headers,
+                # IonQ's API sets no cookies: skip the jar's work on every request and answer.
+                cookie_jar=aiohttp.DummyCookieJar(),
             )
         return self._session
 

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from multidict import CIMultiDict
 
@@ -212,11 +213,11 @@ async def test_a_parser_surprise_becomes_a_validation_error_naming_the_request(
 ) -> None:
     async with Emulator() as emulator, IonQClient(base_url=emulator.base_url) as client:
 
-        class Exploding:
-            def structure(self, data: Any, cls: Any) -> Any:
-                raise OverflowError("int too large to convert")
+        def explode(data: Any) -> Any:
+            raise OverflowError("int too large to convert")
 
-        monkeypatch.setattr(client, "_converter", Exploding())
+        exploding = attrs.evolve(client._structure, backends=explode, backend=explode)
+        monkeypatch.setattr(client, "_structure", exploding)
         with pytest.raises(ResponseValidationError) as caught:
             await client.list_backends()
         snapshot = await client.get_backends(["qpu.aria-1"])

@@ -10,7 +10,7 @@ import itertools
 import linecache
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import cattrs
@@ -20,7 +20,9 @@ from .._models import Backend, Characterization, CharacterizationPage, Timing
 from .dates import iso_z
 from .parse import Invalid, Table, each, fail, got, integer, walk
 
-__all__ = ["Tables", "build_converter"]
+__all__ = ["Structurers", "Tables", "build_converter", "build_structurers"]
+
+T = TypeVar("T")
 
 
 @attrs.frozen
@@ -36,8 +38,39 @@ _PAGE = Table(
 )
 
 
-def build_converter(api_version: str, tables: Tables, strict: bool) -> cattrs.Converter:
-    """A fresh converter that structures `api_version`'s JSON into the models."""
+@attrs.frozen
+class Structurers:
+    """One version's structure functions: JSON in, a model out, or a `ResponseValidationError`.
+
+    The client calls them directly (a request's hot path skips cattrs' dispatch); a converter
+    registers the same functions as its hooks.
+    """
+
+    backend: Callable[[Any], Backend]
+    backends: Callable[[Any], list[Backend]]
+    characterization: Callable[[Any], Characterization]
+    page: Callable[[Any], CharacterizationPage]
+
+
+def build_converter(structurers: Structurers) -> cattrs.Converter:
+    """A fresh converter whose hooks are `structurers`."""
+    converter = cattrs.Converter()
+    for cls, build in (
+        (Backend, structurers.backend),
+        (Characterization, structurers.characterization),
+        (CharacterizationPage, structurers.page),
+    ):
+        converter.register_structure_hook(cls, _hook(build))
+    # A parametrized generic is no class, so it is matched by predicate.
+    converter.register_structure_hook_func(
+        lambda t: t == list[Backend], _hook(structurers.backends)
+    )
+    converter.register_unstructure_hook(datetime, iso_z)
+    return converter
+
+
+def build_structurers(api_version: str, tables: Tables, strict: bool) -> Structurers:
+    """The structure functions of `api_version`'s JSON."""
 
     def backend_walk(obj: Any) -> Backend:
         kwargs, extra = walk(obj, tables.backend, strict, "backend object")
@@ -74,27 +107,28 @@ def build_converter(api_version: str, tables: Tables, strict: bool) -> cattrs.Co
         )
         return CharacterizationPage(tuple(items), kwargs.get("pages"))
 
-    converter = cattrs.Converter()
-    for cls, build in (
-        (Backend, backend),
-        (Characterization, characterization),
-        (CharacterizationPage, page),
-    ):
-        converter.register_structure_hook(cls, _hook(build))
-    # A parametrized generic is no class, so it is matched by predicate.
-    converter.register_structure_hook_func(lambda t: t == list[Backend], _hook(backends))
-    converter.register_unstructure_hook(datetime, iso_z)
-    return converter
+    return Structurers(
+        backend=_raising(backend),
+        backends=_raising(backends),
+        characterization=_raising(characterization),
+        page=_raising(page),
+    )
 
 
-def _hook(build: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
-    def structure(obj: Any, _cls: Any) -> Any:
+def _raising(build: Callable[[Any], T]) -> Callable[[Any], T]:
+    """`build`, its problems raised as a `ResponseValidationError`."""
+
+    def structure(obj: Any) -> T:
         try:
             return build(obj)
         except Invalid as invalid:
             raise ResponseValidationError(invalid.problems) from None
 
     return structure
+
+
+def _hook(structure: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
+    return lambda obj, _cls: structure(obj)
 
 
 # The generated Backend structurer

@@ -15,8 +15,8 @@ import attrs
 import cattrs
 
 from .._errors import NotFoundError, ResponseValidationError
-from .._models import Backend, Characterization, CharacterizationPage
-from .converter import Tables, build_converter
+from .._models import Backend, Characterization
+from .converter import Structurers, Tables, build_converter, build_structurers
 from .parse import (
     Parser,
     Table,
@@ -95,13 +95,17 @@ class Profile(abc.ABC):
             "timing": ("timing", timing_parser(strict)),
         }
 
-    def converter(self, *, strict: bool = False) -> cattrs.Converter:
-        """A fresh converter for this version's JSON (lenient unless `strict`)."""
+    def structurers(self, *, strict: bool = False) -> Structurers:
+        """This version's structure functions (lenient unless `strict`)."""
         tables = Tables(
             backend=Table(self.backend_fields(strict), frozenset({"backend", "status"})),
             characterization=Table(self.characterization_fields(strict), frozenset({"id"})),
         )
-        return build_converter(self.version, tables, strict)
+        return build_structurers(self.version, tables, strict)
+
+    def converter(self, *, strict: bool = False) -> cattrs.Converter:
+        """A fresh cattrs converter for this version's JSON (lenient unless `strict`)."""
+        return build_converter(self.structurers(strict=strict))
 
     # Requests
 
@@ -147,7 +151,7 @@ class Profile(abc.ABC):
     def latest_characterization(self, quoted_backend: str) -> Request: ...
 
     @abc.abstractmethod
-    def latest_from(self, data: Any, converter: cattrs.Converter) -> Characterization | None:
+    def latest_from(self, data: Any, structure: Structurers) -> Characterization | None:
         """The characterization in the answer to `latest_characterization`, or `None`."""
 
     @abc.abstractmethod
@@ -157,8 +161,8 @@ class Profile(abc.ABC):
     # Shared helpers for the version modules
 
     @staticmethod
-    def first_of_page(data: Any, converter: cattrs.Converter) -> Characterization | None:
-        page: CharacterizationPage = converter.structure(data, CharacterizationPage)
+    def first_of_page(data: Any, structure: Structurers) -> Characterization | None:
+        page = structure.page(data)
         return page.characterizations[0] if page.characterizations else None
 
     @staticmethod
@@ -166,10 +170,11 @@ class Profile(abc.ABC):
         return NotFoundError(f"backend {name!r} is not in the backends list", status_code=404)
 
 
-def structure_backend(converter: cattrs.Converter, where: str, item: Any) -> Backend:
+def structure_backend(structure: Structurers, where: str, item: Any) -> Backend:
     """Structure one backend found at `where` in a larger body, its problems placed there."""
+    if not where:
+        return structure.backend(item)
     try:
-        backend: Backend = converter.structure(item, Backend)
+        return structure.backend(item)
     except ResponseValidationError as error:
         raise error.under(where) from None
-    return backend

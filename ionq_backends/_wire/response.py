@@ -25,12 +25,11 @@ def decipher_response(status: int, headers: Mapping[str, str], body: bytes) -> A
     A 2xx body that is empty or not JSON raises `ResponseValidationError`. Errors carry the
     request id; the caller adds the method and path.
     """
-    request_id = headers.get("x-request-id")
     if 200 <= status < 300:
         try:
             return decode_json(body)
         except ResponseValidationError as error:
-            error.request_id = request_id
+            error.request_id = headers.get("x-request-id")
             raise
     raise status_error(status, headers, body)
 

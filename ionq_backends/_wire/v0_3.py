@@ -8,9 +8,8 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-import cattrs
-
 from .._models import Characterization
+from .converter import Structurers
 from .dates import epoch_millis
 from .profile import Profile, Request
 
@@ -38,11 +37,10 @@ class V03(Profile):
     def latest_characterization(self, quoted_backend: str) -> Request:
         return Request(f"characterizations/backends/{quoted_backend}/current")
 
-    def latest_from(self, data: Any, converter: cattrs.Converter) -> Characterization | None:
+    def latest_from(self, data: Any, structure: Structurers) -> Characterization | None:
         if data is None or data == [] or data == {}:
             return None
-        found: Characterization = converter.structure(data, Characterization)
-        return found
+        return structure.characterization(data)
 
     def encode_when(self, value: date | datetime) -> str:
         return epoch_millis(value)

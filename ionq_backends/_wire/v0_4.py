@@ -8,9 +8,8 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-import cattrs
-
 from .._models import Characterization
+from .converter import Structurers
 from .dates import iso_z
 from .parse import Parser, number, string, strings
 from .profile import Profile, Request
@@ -46,8 +45,8 @@ class V04(Profile):
     def latest_characterization(self, quoted_backend: str) -> Request:
         return self.characterizations(quoted_backend, {"limit": "1", "page": "1"})
 
-    def latest_from(self, data: Any, converter: cattrs.Converter) -> Characterization | None:
-        return self.first_of_page(data, converter)
+    def latest_from(self, data: Any, structure: Structurers) -> Characterization | None:
+        return self.first_of_page(data, structure)
 
     def encode_when(self, value: date | datetime) -> str:
         # A date stays a date (the API filters by day); a datetime is written in UTC.
