@@ -12,8 +12,9 @@ With K > 1 (32 by default, as the overhead figure) each batch is gathered at onc
 both make their requests one after another in a plain loop, the SDK with every default.
 
 `--loop uvloop` runs the event loop on uvloop, and `--json orjson` makes `json.loads` orjson's in
-this process, whichever code calls it through the `json` module. Both apply to whichever side runs,
-so the runner passes them to the SDK side only.
+this process, whichever code calls it through the `json` module (the SDK's decoder also uses
+orjson by itself when it is installed); `--json json` hides orjson from the process. Both apply
+to whichever side runs, so the runner passes them to the SDK side only.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -100,6 +102,10 @@ def main() -> None:
         import orjson
 
         json.loads = orjson.loads  # type: ignore[assignment]
+    else:
+        # The run-time dependencies alone: the SDK must not find the `speedups` extra's orjson
+        # even where it is installed (its decoder looks for it at import).
+        sys.modules["orjson"] = None  # type: ignore[assignment]
     loop_factory = None
     if args.loop == "uvloop":
         import uvloop

@@ -439,13 +439,16 @@ class IonQClient:
         return found
 
     def _pick(self, reply: Reply, name: str, *, listed: bool = False) -> Backend:
-        select = self._profile.select_listed if listed else self._profile.select_backend
+        if not listed and self._profile.answers_with_the_backend:  # the usual poll: no search
+            backend = reply.parse(self._structure.backend)
+        else:
+            select = self._profile.select_listed if listed else self._profile.select_backend
 
-        def pick(data: Any) -> Backend:
-            where, item = select(data, name)
-            return structure_backend(self._structure, where, item)
+            def pick(data: Any) -> Backend:
+                where, item = select(data, name)
+                return structure_backend(self._structure, where, item)
 
-        backend = reply.parse(pick)
+            backend = reply.parse(pick)
         return _unknown_access(backend) if reply.anonymous else backend
 
     async def _capture(self, request: Request, replies: dict[Request, Reply | IonQError]) -> None:

@@ -1,12 +1,31 @@
-"""How a long-running command stops: SIGINT (Ctrl-C) or SIGTERM, and the exit status each means."""
+"""How a command runs its event loop (uvloop when the `speedups` extra is there), and how a
+long-running one stops: SIGINT (Ctrl-C) or SIGTERM, and the exit status each means."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import signal
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
-__all__ = ["Stop"]
+__all__ = ["Stop", "run_loop"]
+
+T = TypeVar("T")
+
+
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run(main)`, on uvloop when it is installed. Only the command line and `serve`
+    call this: a library never chooses its caller's event loop."""
+    try:
+        uvloop = importlib.import_module("uvloop")
+    except ImportError:
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        result: T = runner.run(main)
+    return result
+
 
 # Ctrl-C ends a command as the shell reports an interrupt (128 + SIGINT); SIGTERM is how a
 # service manager stops a service on purpose, so it is a success.

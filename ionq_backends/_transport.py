@@ -270,9 +270,8 @@ class Transport:
         if anonymous and self._anonymous is not None:
             session, per_request = self._anonymous
         retry = redirects = 0
-        began = monotonic()
+        began = started = monotonic()
         while True:
-            started = monotonic()
             status: int | None = None
             try:
                 async with (
@@ -286,6 +285,7 @@ class Transport:
                     if location:
                         url = self._redirect(url, location, resp, redirects)
                         redirects += 1
+                        started = monotonic()
                         continue
                     length = resp.content_length
                     if length is not None and length <= MAX_BODY_BYTES:
@@ -336,6 +336,7 @@ class Transport:
                 assert self._anonymous is not None
                 session, per_request = self._anonymous
                 anonymous = True
+                started = monotonic()
                 continue  # once more without the key, at once: not a retry of a failure
             decision = self._policy.decide(
                 retry,
@@ -356,6 +357,7 @@ class Transport:
             )
             await self._sleep(decision.delay)
             retry += 1
+            started = monotonic()
 
     def _fail(self, error: IonQError, display: str) -> IonQError:
         return in_context(error, display, None, self._scrubber)

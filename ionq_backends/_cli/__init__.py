@@ -7,7 +7,6 @@ Each subcommand's parser offers only the options that mean something for it.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from .._constants import (
 )
 from .._errors import IonQError
 from .._logging import enable as enable_logging
+from .._signals import run_loop
 from .._wire import PROFILES
 from ..service import cli as serve_cli
 from . import args, fleet
@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve_cli.run(args)
     out = Output(args.json)
     try:
-        return asyncio.run(COMMANDS[args.command](args, out))
+        return run_loop(COMMANDS[args.command](args, out))
     except KeyboardInterrupt:  # Ctrl-C, for every command: the shell's 128 + SIGINT
         return 130
     except (Usage, ValueError, TypeError) as exc:  # a caller's mistake, found before any request

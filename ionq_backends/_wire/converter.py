@@ -134,7 +134,6 @@ def _hook(structure: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
 # The generated Backend structurer
 
 
-_MISSING = object()
 _SERIAL = itertools.count(1)
 
 
@@ -160,14 +159,13 @@ def compile_backend(
     mode) goes to `walk`, which owns every message. tests/test_converters_fuzz.py checks that
     both agree on any input. Its source is registered with `linecache`, so a traceback shows it.
     """
-    names: dict[str, Any] = {"_MISSING": _MISSING, "_Invalid": Invalid, "Backend": Backend}
+    names: dict[str, Any] = {"_Invalid": Invalid, "Backend": Backend}
     names["known"] = frozenset(table.plan)
     body = [
         "def structure(obj):",
         "    if type(obj) is not dict:",
         "        return walk(obj)",
         "    get = obj.get",
-        "    seen = 0",
         "    try:",
     ]
     value_of: dict[str, str] = {"api_version": repr(api_version), "extra": "extra"}
@@ -175,31 +173,28 @@ def compile_backend(
         names[f"parse{i}"], names[f"type{i}"] = parse, as_is
         var = value_of.setdefault(attr, f"a{len(value_of)}")
         if key not in table.shadowed:
-            body.insert(5, f"    {var} = None")
-        required = key in table.required
+            body.insert(4, f"    {var} = None")  # absent and null are both None
+        # A value already of its wire type is taken as it is; any other goes to its parser.
+        take = f"v if type(v) is type{i} else parse{i}(v)" if as_is else f"parse{i}(v)"
+        if key in table.required:
+            body += [
+                f"        v = get({key!r})",
+                "        if v is None:",
+                "            return walk(obj)",
+                f"        {var} = {take}",
+            ]
+            continue
         primary = table.shadowed.get(key)
         # A shadowed key is read only when the earlier key for its attribute is absent.
-        pad = "    " if primary else ""
         body += [
-            f"        v = get({key!r}, _MISSING)",
-            "        if v is _MISSING:",
-            "            return walk(obj)" if required else "            pass",
-            "        else:",
-            "            seen += 1",
-            *([f"            if {primary!r} not in obj:"] if primary else []),
-            f"{pad}            if type(v) is type{i}:",
-            f"{pad}                {var} = v",
-            f"{pad}            elif v is None:",
-            f"{pad}                return walk(obj)"
-            if required
-            else f"{pad}                {var} = None",
-            f"{pad}            else:",
-            f"{pad}                {var} = parse{i}(v)",
+            f"        v = get({key!r})",
+            "        if v is not None" + (f" and {primary!r} not in obj:" if primary else ":"),
+            f"            {var} = {take}",
         ]
     body += [
         "    except _Invalid:",
         "        return walk(obj)",
-        "    if len(obj) == seen:",
+        "    if obj.keys() <= known:",
         "        extra = {}",
         "    elif strict:",
         "        return walk(obj)",

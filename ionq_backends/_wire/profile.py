@@ -61,6 +61,9 @@ class Profile(abc.ABC):
     statistic: ClassVar[str]
     # Whether `GET backends?status=verbose` exists.
     verbose_status: ClassVar[bool] = False
+    # Whether the answer to `backend(...)` is the backend's own JSON (`select_backend` returns
+    # it whole), so a client may structure it without a search.
+    answers_with_the_backend: ClassVar[bool] = False
     # Answers of the latest-characterization request that mean "there is none".
     latest_absent_statuses: ClassVar[frozenset[int]] = frozenset()
 

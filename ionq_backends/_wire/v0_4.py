@@ -20,6 +20,7 @@ __all__ = ["PROFILE", "V04"]
 class V04(Profile):
     version = "v0.4"
     statistic = "median"
+    answers_with_the_backend = True
 
     def backend_fields(self, strict: bool) -> dict[str, tuple[str, Parser]]:
         return super().backend_fields(strict) | {

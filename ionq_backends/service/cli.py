@@ -14,7 +14,6 @@ Standalone: `python -m ionq_backends.service --emulator`, or `main(argv)`.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import logging
@@ -23,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._constants import DEFAULT_API_VERSION, DEFAULT_TIMEOUT
-from .._signals import Stop
+from .._signals import Stop, run_loop
 from .._urls import is_loopback
 from .._wire import PROFILES
 from ._constants import (
@@ -161,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
     if not is_loopback(args.host):
         _say(f"warning: listening on {args.host}: the page and API have no authentication")
     try:
-        return asyncio.run(_serve(args, create_app, retention))
+        return run_loop(_serve(args, create_app, retention))
     except KeyboardInterrupt:  # before the signal handlers were in place
         return 130
     except _Usage as exc:
