@@ -283,3 +283,27 @@ def test_formatters_are_pure_text() -> None:
     changed = Backend("qpu.a", "unavailable", "v0.4", qubits=25)
     line = describe_change(BackendChange("qpu.a", backend, changed, None, ("status",)), now)
     assert line == f"2026-01-01T12:00:00Z  {'qpu.a':22}  status: available -> unavailable"
+
+
+def test_what_a_fast_decoder_refuses_is_read_again_by_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    import math
+
+    from ionq_backends._wire import response
+
+    def refuses(body: bytes) -> Any:
+        raise ValueError("orjson refuses NaN")
+
+    monkeypatch.setattr(response, "_fast_loads", refuses)
+    (value,) = response.decode_json(b"[NaN]")
+    assert math.isnan(value)  # then a problem with its path, in the structurer
+    monkeypatch.setattr(response, "_fast_loads", lambda body: ["fast"])
+    assert response.decode_json(b'["slow"]') == ["fast"]
+
+
+def test_run_loop_runs_a_coroutine_on_whichever_loop_is_there() -> None:
+    from ionq_backends._signals import run_loop
+
+    async def answer() -> int:
+        return 42
+
+    assert run_loop(answer()) == 42
