@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import select
 import signal
 import socket
 import subprocess
@@ -14,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from .conftest import CHILD_TIMEOUT, child, read_line
 
 SCRIPT = Path(sys.executable).with_name("ionq-backends")
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("IONQ_") and k != "NO_COLOR"}
@@ -34,22 +37,18 @@ def no_traceback(result: subprocess.CompletedProcess[str]) -> None:
 @pytest.fixture(scope="module")
 def emulator_url() -> Iterator[str]:
     """A separate `ionq-backends emulator` process, shared by the tests that need a base URL."""
-    proc = subprocess.Popen([str(SCRIPT), "emulator", "--port", "0", "--json"], env=ENV,
-                            stdout=subprocess.PIPE, text=True)  # fmt: skip
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    try:
-        yield json.loads(line)["base_url"]
-    finally:
+    command = [str(SCRIPT), "emulator", "--port", "0", "--json"]
+    with child(command, env=ENV, stdout=subprocess.PIPE) as proc:
+        assert proc.stdout is not None
+        yield json.loads(read_line(proc.stdout))["base_url"]
         proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=10)
-        assert proc.returncode == 0
+        proc.wait(timeout=10)  # Ctrl-C's exit status is test_ctrl_c_exits_130's
 
 
 def test_script_and_module_are_the_same_program() -> None:
     a = run("--help")
     b = subprocess.run([sys.executable, "-m", "ionq_backends", "--help"], capture_output=True,
-                       text=True, env=ENV, check=True)  # fmt: skip
+                       text=True, env=ENV, check=True, timeout=CHILD_TIMEOUT)  # fmt: skip
     assert a.returncode == 0
     assert a.stdout.replace("__main__.py", "ionq-backends") == b.stdout.replace(
         "__main__.py", "ionq-backends"
@@ -170,15 +169,24 @@ def in_a_tty(*args: str, env: dict[str, str], stream: str = "stdout") -> tuple[s
                             **{stream: follower, other: subprocess.PIPE})  # fmt: skip
     os.close(follower)
     chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(leader)
+    deadline = time.monotonic() + CHILD_TIMEOUT
+    try:
+        while True:
+            # Bounded: a child that keeps the terminal open and silent fails the test.
+            ready, _, _ = select.select([leader], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                raise TimeoutError(f"no output on the terminal for {CHILD_TIMEOUT:g}s")
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(leader)
+        if proc.poll() is None and time.monotonic() >= deadline:
+            proc.kill()
     outputs = proc.communicate(timeout=30)
     rest = outputs[0] if other == "stdout" else outputs[1]
     assert proc.returncode == 0, rest
@@ -203,29 +211,25 @@ def test_get_shows_progress_on_a_tty_stderr_only() -> None:
     assert piped.stderr == ""
 
 
-def test_watch_prints_changes_and_exits_0_on_ctrl_c(emulator_url: str) -> None:
-    proc = subprocess.Popen([str(SCRIPT), "watch", "qpu.aria-1", "qpu.nope", "--base-url",
-                             emulator_url, "--interval", "30"], env=ENV, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
-    assert proc.stdout is not None
-    lines = sorted([proc.stdout.readline(), proc.stdout.readline()])
-    proc.send_signal(signal.SIGINT)
-    _out, err = proc.communicate(timeout=10)
-    assert proc.returncode == 0
-    assert err == ""
+def test_watch_prints_changes_until_ctrl_c(emulator_url: str) -> None:
+    command = [str(SCRIPT), "watch", "qpu.aria-1", "qpu.nope", "--base-url", emulator_url,
+               "--interval", "30"]  # fmt: skip
+    with child(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None
+        lines = sorted([read_line(proc.stdout), read_line(proc.stdout)])
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=10)
+    assert err == ""  # Ctrl-C ends it without a traceback; its exit status: test_ctrl_c_exits_130
     assert "qpu.aria-1  available  qubits=25" in lines[0]
     assert "qpu.nope  ERROR  404" in lines[1]
     assert lines[0][:4].isdigit() and lines[0][19] == "Z"  # stamped with the time
 
 
 def test_watch_json_lines(emulator_url: str) -> None:
-    proc = subprocess.Popen([str(SCRIPT), "watch", "qpu.forte-1", "--base-url", emulator_url,
-                             "--json"], env=ENV, text=True, stdout=subprocess.PIPE)  # fmt: skip
-    assert proc.stdout is not None
-    event = json.loads(proc.stdout.readline())
-    proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=10)
-    assert proc.returncode == 0
+    command = [str(SCRIPT), "watch", "qpu.forte-1", "--base-url", emulator_url, "--json"]
+    with child(command, env=ENV, stdout=subprocess.PIPE) as proc:
+        assert proc.stdout is not None
+        event = json.loads(read_line(proc.stdout))
     assert event["name"] == "qpu.forte-1"
     assert event["previous"] is None
     assert event["current"]["qubits"] == 36
