@@ -11,7 +11,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -143,18 +144,86 @@ def test_api_error_exits_1_with_one_line() -> None:
     no_traceback(result)
 
 
-def test_unresponsive_host_times_out_within_timeout() -> None:
-    with socket.socket() as listener:  # accepts connections, never answers
+@contextmanager
+def silent_host() -> Iterator[tuple[socket.socket, str]]:
+    """A listener that accepts connections and never answers: (the socket, its base URL)."""
+    with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(16)
-        port = listener.getsockname()[1]
+        yield listener, f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+# Every command that makes requests and then ends, with the arguments it needs.
+ONE_SHOT = {
+    "list": ["list"],
+    "get": ["get", "qpu.aria-1", "qpu.forte-1"],
+    "characterizations": ["characterizations", "qpu.aria-1"],
+    "best": ["best", "--qubits", "4"],
+}
+
+
+@pytest.mark.parametrize("command", ONE_SHOT)
+def test_unresponsive_host_times_out_within_timeout(command: str) -> None:
+    """`--timeout 1` bounds the whole command, retries and their backoff included.
+
+    Each attempt alone would time out after 1 s too, but three of them with backoff take 4.5 s:
+    only the whole-command deadline ends it this soon, and only it prints "waiting for".
+    """
+    with silent_host() as (_listener, base_url):
         started = time.monotonic()
-        result = run("list", "--base-url", f"http://127.0.0.1:{port}", "--timeout", "1")
+        result = run(*ONE_SHOT[command], "--base-url", base_url, "--timeout", "1")
         elapsed = time.monotonic() - started
     assert result.returncode == 1
-    assert "timed out after 1s" in result.stderr
-    assert elapsed < 8  # 1 s of waiting plus interpreter start-up on a loaded machine
+    assert result.stderr == f"ionq-backends: error: timed out after 1s waiting for {base_url}\n"
+    assert elapsed < 3.5  # 1 s of waiting plus interpreter start-up; without the deadline, 4.5 s
     no_traceback(result)
+
+
+def interrupt(command: list[str], started: Callable[[subprocess.Popen[str]], None]) -> int:
+    """Run `command`, wait for `started(proc)`, send SIGINT; return the exit status."""
+    with child([str(SCRIPT), *command], env=ENV, stdin=subprocess.DEVNULL,
+               stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:  # fmt: skip
+        started(proc)
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=CHILD_TIMEOUT)
+    assert "Traceback" not in err
+    return proc.returncode
+
+
+def waits_on(listener: socket.socket) -> Callable[[subprocess.Popen[str]], None]:
+    """Returns once the child has connected to `listener`: its request is in flight."""
+
+    def started(proc: subprocess.Popen[str]) -> None:
+        listener.settimeout(CHILD_TIMEOUT)
+        connection, _ = listener.accept()
+        connection.close()  # the listener's backlog keeps the others waiting
+
+    return started
+
+
+ISSUE_14 = pytest.mark.xfail(
+    strict=True, reason="#14: watch and emulator exit 0 on Ctrl-C until every command says 130"
+)
+
+
+@pytest.mark.parametrize(
+    "command", [*ONE_SHOT, pytest.param("watch", marks=ISSUE_14),
+                pytest.param("emulator", marks=ISSUE_14)],
+)  # fmt: skip
+def test_ctrl_c_exits_130(command: str) -> None:
+    """Ctrl-C mid-command exits 130 (128 + SIGINT), as a shell expects, without a traceback."""
+    if command == "emulator":
+
+        def serving(proc: subprocess.Popen[str]) -> None:
+            assert proc.stdout is not None
+            assert "base_url" in read_line(proc.stdout)
+
+        assert interrupt(["emulator", "--port", "0", "--json"], serving) == 130
+        return
+    args = ONE_SHOT.get(command, ["watch", "qpu.aria-1"])
+    with silent_host() as (listener, base_url):
+        status = interrupt([*args, "--base-url", base_url, "--timeout", "60"], waits_on(listener))
+    assert status == 130
 
 
 def test_key_is_never_an_argument() -> None:
