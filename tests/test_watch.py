@@ -241,19 +241,50 @@ def backend(**fields: Any) -> Backend:
 
 
 def test_watcher_pure_sequence() -> None:
+    """Each round's events, whole: who, what before, what now, why, and which fields changed."""
     watcher = Watcher(frozenset({"average_queue_time"}))
-    error = ServerError("down", status_code=503, request_id="r1")
-    same_error = ServerError("down", status_code=503, request_id="r2")
+    first, queued = backend(), backend(average_queue_time=9.0)
+    down = ServerError("down", status_code=503, request_id="r1")
+    same_error = ServerError("down", status_code=503, request_id="r2")  # a new request id only
+    other_error = ServerError("down", status_code=502, request_id="r3")
+    flipped = backend(status="unavailable", qubits=36, degraded=True)
+    odd = backend(extra={"k": 1})
     rounds = [
-        BackendsSnapshot({"a": backend()}),
-        BackendsSnapshot({"a": backend(average_queue_time=9.0)}),
-        BackendsSnapshot({}, {"a": error}),
-        BackendsSnapshot({}, {"a": same_error}),
-        BackendsSnapshot({"a": backend()}),
-        BackendsSnapshot({"a": backend(extra={"k": 1})}),
+        ({"a": first}, {}),
+        ({"a": queued}, {}),  # an ignored field alone: no event
+        ({}, {"a": down}),
+        ({}, {"a": same_error}),  # the same error again: no event
+        ({}, {"a": other_error}),  # a different one: an event
+        ({"a": first}, {}),  # recovery: previous is the last good value, `queued`
+        ({"a": flipped, "b": first}, {}),  # fields in declaration order; b is a first sight
+        ({"a": odd, "b": first}, {}),
+        ({"a": odd, "b": first}, {}),  # nothing changed
     ]
-    counts = [len(watcher.update(s)) for s in rounds]
-    assert counts == [1, 0, 1, 0, 1, 1]
+    events = [watcher.update(BackendsSnapshot(good, errors)) for good, errors in rounds]
+    assert events == [
+        [BackendChange("a", None, first)],
+        [],
+        [BackendChange("a", queued, None, down)],
+        [],
+        [BackendChange("a", queued, None, other_error)],
+        [BackendChange("a", queued, first, None, ())],
+        [BackendChange("a", first, flipped, None, ("status", "qubits", "degraded")),
+         BackendChange("b", None, first)],
+        [BackendChange("a", flipped, odd, None, ("status", "qubits", "degraded", "extra"))],
+        [],
+    ]  # fmt: skip
+    assert events[2][0].error is down and events[4][0].error is other_error
+
+
+def test_watcher_compares_every_field_it_is_not_told_to_ignore() -> None:
+    watcher = Watcher(frozenset())
+    watcher.update(BackendsSnapshot({"a": backend()}))
+    (event,) = watcher.update(BackendsSnapshot({"a": backend(average_queue_time=1.0)}))
+    assert event.changed_fields == ("average_queue_time",)
+    assert event.previous == backend() and event.current == backend(average_queue_time=1.0)
+    nan = backend(extra={"x": float("nan")})
+    watcher.update(BackendsSnapshot({"a": nan}))
+    assert watcher.update(BackendsSnapshot({"a": backend(extra={"x": float("nan")})})) == []
 
 
 async def test_poll_yields_every_round_and_follows_a_callable_name_set() -> None:
