@@ -302,3 +302,39 @@ def test_watch_json_lines(emulator_url: str) -> None:
     assert event["name"] == "qpu.forte-1"
     assert event["previous"] is None
     assert event["current"]["qubits"] == 36
+
+
+def test_watch_json_reports_errors_as_objects(emulator_url: str) -> None:
+    """An API error carries its status and request id; a network error has neither."""
+    with socket.socket() as sock:  # a port nobody listens on: connection refused
+        sock.bind(("127.0.0.1", 0))
+        refused = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    events = {}
+    for base_url in (emulator_url, refused):
+        command = [str(SCRIPT), "watch", "qpu.nope", "--base-url", base_url, "--json",
+                   "--interval", "30"]  # fmt: skip
+        with child(command, env=ENV, stdout=subprocess.PIPE) as proc:
+            assert proc.stdout is not None
+            events[base_url] = json.loads(read_line(proc.stdout))
+    api, network = events[emulator_url], events[refused]
+    assert (api["name"], api["previous"], api["current"]) == ("qpu.nope", None, None)
+    assert set(api["error"]) == {"type", "message", "status_code", "request_id"}
+    assert (api["error"]["type"], api["error"]["status_code"]) == ("NotFoundError", 404)
+    assert api["error"]["request_id"].startswith("emu-")
+    assert api["changed_fields"] == []
+    assert set(network["error"]) == {"type", "message"}
+    assert network["error"]["type"] == "APIConnectionError"
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
+    """`ionq-backends list | head -0`: the pipe breaks mid-output; exit 0, no traceback."""
+    read, write = os.pipe()
+    os.close(read)  # every write to the pipe now fails with EPIPE
+    try:
+        result = subprocess.run([str(SCRIPT), "list", "--emulator", "--json"], stdout=write,
+                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                                env=ENV, timeout=CHILD_TIMEOUT)  # fmt: skip
+    finally:
+        os.close(write)
+    assert result.returncode == 0
+    assert result.stderr == ""  # no traceback, no "Exception ignored ... BrokenPipeError"
