@@ -16,9 +16,11 @@ from ionq_backends import (
     Characterization,
     CharacterizationPage,
     ResponseValidationError,
+    Timing,
     make_converter,
 )
 from ionq_backends._wire import PROFILES, parse
+from ionq_backends._wire.converter import _positional
 from ionq_backends._wire.dates import as_utc, epoch_millis, iso_z
 
 V4_BACKEND = {  # the v0.4 seed page's example
@@ -393,3 +395,66 @@ def test_characterization_page_null_and_wrong_items() -> None:
 def test_is_available(version: str, status: str, available: bool) -> None:
     data = V3_BACKEND if version == "v0.3" else V4_BACKEND
     assert structure(version, {**data, "status": status}).is_available is available
+
+
+# What a converter fills in, and where each problem of a page or a characterization is placed
+
+
+@pytest.mark.parametrize("version", ["v0.3", "v0.4"])
+def test_a_minimal_characterization_gets_empty_defaults(version: str) -> None:
+    item = structure(version, {"id": "c-1"}, Characterization)
+    assert (item.id, item.backend, item.date, item.qubits) == ("c-1", None, None, None)
+    assert (item.timing, item.fidelity, item.connectivity) == (Timing(), {}, ())
+    assert (item.extra, item.api_version) == ({}, version)
+    nulls = {"id": "c-1", "timing": None, "fidelity": None, "connectivity": None}
+    assert structure(version, nulls, Characterization) == item
+
+
+@pytest.mark.parametrize("version", ["v0.3", "v0.4"])
+def test_page_and_characterization_problems_are_placed(version: str) -> None:
+    assert problems(version, [], CharacterizationPage) == ("$: expected object, got []",)
+    assert problems(version, {"characterizations": 5}, CharacterizationPage) == (
+        "$.characterizations: expected array, got 5",
+    )
+    assert problems(version, {"characterizations": {"id": "x"}}, CharacterizationPage) == (
+        '$.characterizations: expected array, got {"id": "x"}',
+    )
+    assert problems(version, {"characterizations": [5]}, CharacterizationPage) == (
+        "$.characterizations[0]: expected characterization object, got 5",
+    )
+    assert problems(version, {"characterizations": [], "next": 1}, CharacterizationPage,
+                    strict=True) == ("$.next: unknown field",)  # fmt: skip
+    page = structure(version, {"characterizations": [{"id": "a"}], "pages": 3, "next": 1},
+                     CharacterizationPage)  # fmt: skip
+    assert ([c.id for c in page.characterizations], page.pages) == (["a"], 3)
+
+
+@pytest.mark.parametrize("version", ["v0.3", "v0.4"])
+def test_datetimes_unstructure_to_iso_z(version: str) -> None:
+    converter = make_converter(version)
+    moment = datetime(2025, 6, 16, 1, 2, 3, tzinfo=UTC)
+    assert converter.unstructure(moment) == "2025-06-16T01:02:03Z"
+    unstructured = converter.unstructure(structure(version, V3_BACKEND))
+    assert unstructured["last_updated"] == "2017-03-31T04:00:20Z"
+
+
+@pytest.mark.parametrize("version", ["v0.3", "v0.4"])
+@pytest.mark.parametrize("key", ["backend", "status"])
+def test_a_required_key_that_is_null_is_refused_even_with_every_other_key_there(
+    version: str, key: str
+) -> None:
+    """The generated structurer's fast path, taken only when every key of the table is there."""
+    table = PROFILES[version].backend_fields(strict=False)
+    full = {**V4_BACKEND, **V3_BACKEND, "noise_models": ["n"], "has_access": True,
+            "kw": 1.0, "location": "x"}  # fmt: skip
+    full = {k: full[k] for k in table}
+    assert len(full) == len(table)
+    assert structure(version, full).name == "qpu.aria-1"
+    assert problems(version, {**full, key: None}) == (f"$.{key}: expected string, got null",)
+    del full[key]
+    assert problems(version, full) == (f"$.{key}: required field missing",)
+
+
+def test_a_model_field_without_a_value_must_default_to_none() -> None:
+    with pytest.raises(TypeError, match=r"^Backend\.name needs a value: its default is not None$"):
+        _positional(Backend, {})

@@ -10,6 +10,9 @@ import pytest
 from aiohttp import web
 
 from ionq_backends import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
     Backend,
     BackendChange,
     BackendsSnapshot,
@@ -312,3 +315,60 @@ async def test_poll_yields_every_round_and_follows_a_callable_name_set() -> None
     assert list(third.snapshot) == ["qpu.aria-1", "qpu.forte-1"] and third.changes == ()
     assert first.duration >= 0 and first.started_at <= second.started_at
     assert len(asked) == 3
+
+
+def test_watcher_reports_every_first_sight_and_every_new_error_in_a_round() -> None:
+    watcher = Watcher(frozenset())
+    a, b = backend(), backend(name="b")
+    assert watcher.update(BackendsSnapshot({"a": a, "b": b})) == [
+        BackendChange("a", None, a),
+        BackendChange("b", None, b),
+    ]
+    down_a = ServerError("down", status_code=503)
+    down_b = ServerError("down", status_code=503)
+    assert watcher.update(BackendsSnapshot({}, {"a": down_a, "b": down_b})) == [
+        BackendChange("a", a, None, down_a),
+        BackendChange("b", b, None, down_b),
+    ]
+    # a fails the same way again (no event); b fails differently (an event), after a.
+    still = ServerError("down", status_code=503)
+    gone = NotFoundError("gone", status_code=404)
+    assert watcher.update(BackendsSnapshot({}, {"a": still, "b": gone})) == [
+        BackendChange("b", b, None, gone)
+    ]
+
+
+def test_an_error_of_another_kind_with_the_same_words_is_a_change() -> None:
+    watcher = Watcher(frozenset())
+    first = ServerError("down", status_code=503)
+    other_class = APIStatusError("down", status_code=503)
+    no_status = APIConnectionError("down")
+    timed_out = APITimeoutError("down")
+    events = [
+        watcher.update(BackendsSnapshot({}, {"a": error}))
+        for error in (first, other_class, no_status, timed_out, APITimeoutError("down"))
+    ]
+    assert events == [
+        [BackendChange("a", None, None, first)],
+        [BackendChange("a", None, None, other_class)],
+        [BackendChange("a", None, None, no_status)],
+        [BackendChange("a", None, None, timed_out)],
+        [],
+    ]
+
+
+def test_a_backend_that_fails_from_its_first_round_recovers_with_no_previous() -> None:
+    watcher = Watcher(frozenset())
+    error = ServerError("down", status_code=503)
+    assert watcher.update(BackendsSnapshot({}, {"a": error})) == [
+        BackendChange("a", None, None, error)
+    ]
+    assert watcher.update(BackendsSnapshot({"a": backend()})) == [
+        BackendChange("a", None, backend(), None, ())
+    ]
+    assert watcher.update(BackendsSnapshot({"a": backend()})) == []
+
+
+def test_ignore_must_name_backend_fields() -> None:
+    with pytest.raises(ValueError, match=r"^ignore names no Backend field: queue, speed$"):
+        Watcher(frozenset({"speed", "queue", "status"}))
