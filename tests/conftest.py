@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import queue
+import signal
 import subprocess
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
@@ -59,13 +60,21 @@ def read_line(stream: IO[AnyStr], timeout: float = CHILD_TIMEOUT) -> AnyStr:
 
 @contextmanager
 def child(command: Sequence[str], **popen: Any) -> Iterator[subprocess.Popen[str]]:
-    """A text-mode child process that is killed, reaped and closed however the block ends."""
+    """A text-mode child process that is ended, reaped and closed however the block ends.
+
+    A child still running gets Ctrl-C first, so it ends as a user would end it (and coverage's
+    subprocess measurement saves its data); one that ignores it for 10 s is killed.
+    """
     proc = subprocess.Popen(list(command), text=True, **popen)
     try:
         yield proc
     finally:
         if proc.poll() is None:
-            proc.kill()
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
         proc.wait(timeout=CHILD_TIMEOUT)
         for stream in (proc.stdin, proc.stdout, proc.stderr):
             if stream is not None:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from ionq_backends import _cli as cli
+
 from .conftest import CHILD_TIMEOUT, child, read_line
 
 SCRIPT = Path(sys.executable).with_name("ionq-backends")
@@ -121,7 +123,9 @@ def test_characterizations_none() -> None:
 @pytest.mark.parametrize(
     "args",
     [["lst"], ["get"], ["list", "--timeout", "0"], ["list", "--api-version", "v9"],
-     ["list", "--base-url", "http://example.com"], ["characterizations", "x", "--limit", "0"]],
+     ["list", "--base-url", "http://example.com"], ["characterizations", "x", "--limit", "0"],
+     ["emulator", "--latency", "-1"], ["emulator", "--host", "0.0.0.0"],
+     ["best", "--qubits", "4", "--max-calibration-age", "0"]],
 )  # fmt: skip
 def test_usage_errors_exit_2(args: list[str]) -> None:
     result = run(*args)
@@ -338,3 +342,27 @@ def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
         os.close(write)
     assert result.returncode == 0
     assert result.stderr == ""  # no traceback, no "Exception ignored ... BrokenPipeError"
+
+
+def test_emulator_says_where_it_listens() -> None:
+    with child([str(SCRIPT), "emulator", "--port", "0"], env=ENV, stdout=subprocess.PIPE) as proc:
+        assert proc.stdout is not None
+        line = read_line(proc.stdout)
+    prefix = "IonQ API emulator (v0.3 and v0.4) listening on http://127.0.0.1:"
+    assert line.startswith(prefix)
+    assert line.removeprefix(prefix).strip().isdigit()
+
+
+def test_an_unexpected_error_is_one_line_and_exit_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Whatever breaks, the command says what in one line: never a traceback."""
+
+    async def broken(args: object, out: object) -> int:
+        raise RuntimeError("no such thing")
+
+    monkeypatch.setitem(cli.COMMANDS, "list", broken)
+    assert cli.main(["list", "--emulator"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == "ionq-backends: error: unexpected RuntimeError: no such thing\n"
+    assert captured.out == ""

@@ -27,7 +27,13 @@ from ionq_backends import (
     ServerError,
 )
 from ionq_backends._cli import parser
-from ionq_backends._cli.format import backend_rows, describe_change, human_duration, table
+from ionq_backends._cli.format import (
+    backend_rows,
+    describe_change,
+    error_json,
+    human_duration,
+    table,
+)
 from ionq_backends._models import BackendChange
 from ionq_backends._wire import PROFILES, Request, decipher_response, make_converter, profile_for
 from ionq_backends._wire.converter import compile_backend
@@ -36,6 +42,7 @@ from ionq_backends.emulator import Emulator
 from ionq_backends.emulator._versions import RENDERINGS
 
 PACKAGE = Path(__file__).parent.parent / "ionq_backends"
+NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 
 
 def test_every_profile_has_an_emulator_rendering() -> None:
@@ -285,6 +292,17 @@ def test_formatters_are_pure_text() -> None:
     changed = Backend("qpu.a", "unavailable", "v0.4", qubits=25)
     line = describe_change(BackendChange("qpu.a", backend, changed, None, ("status",)), now)
     assert line == "2026-01-01T12:00:00Z  qpu.a  status: available -> unavailable"
+    recovered = describe_change(BackendChange("qpu.a", backend, changed), now)
+    assert recovered == "2026-01-01T12:00:00Z  qpu.a  recovered  unavailable"
+
+
+def test_errors_as_json_say_what_and_for_a_status_which() -> None:
+    status = NotFoundError("gone", status_code=404, request_id="r-1", path="/p")
+    assert error_json(status) == {"type": "NotFoundError", "message": "gone",
+                                  "status_code": 404, "request_id": "r-1"}  # fmt: skip
+    assert error_json(IonQError("odd")) == {"type": "IonQError", "message": "odd"}
+    timed_out = describe_change(BackendChange("qpu.a", None, None, IonQError("odd")), now=NOW)
+    assert timed_out == "2026-01-01T12:00:00Z  qpu.a  ERROR  odd"
 
 
 # Every request a profile builds, whole (mutation testing: paths, parameters, `public`)
