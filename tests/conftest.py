@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from typing import Any
+import queue
+import signal
+import subprocess
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from typing import IO, Any, AnyStr
 
 import aiohttp
 import aioresponses.core
@@ -40,6 +44,41 @@ def shim_needed() -> bool:
 
 if shim_needed():
     aioresponses.core.ClientResponse = ShimClientResponse  # type: ignore[misc]
+
+
+# Every read from a child process is bounded: a child that never writes fails its test, it
+# does not hang the suite.
+CHILD_TIMEOUT = 60.0
+
+
+def read_line(stream: IO[AnyStr], timeout: float = CHILD_TIMEOUT) -> AnyStr:
+    """One line from a child's pipe, or `queue.Empty` after `timeout` seconds."""
+    lines: queue.Queue[AnyStr] = queue.Queue()
+    threading.Thread(target=lambda: lines.put(stream.readline()), daemon=True).start()
+    return lines.get(timeout=timeout)
+
+
+@contextmanager
+def child(command: Sequence[str], **popen: Any) -> Iterator[subprocess.Popen[str]]:
+    """A text-mode child process that is ended, reaped and closed however the block ends.
+
+    A child still running gets Ctrl-C first, so it ends as a user would end it (and coverage's
+    subprocess measurement saves its data); one that ignores it for 10 s is killed.
+    """
+    proc = subprocess.Popen(list(command), text=True, **popen)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        proc.wait(timeout=CHILD_TIMEOUT)
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -5,15 +5,21 @@ from __future__ import annotations
 import json
 import os
 import pty
+import select
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from ionq_backends import _cli as cli
+
+from .conftest import CHILD_TIMEOUT, child, read_line
 
 SCRIPT = Path(sys.executable).with_name("ionq-backends")
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("IONQ_") and k != "NO_COLOR"}
@@ -34,22 +40,18 @@ def no_traceback(result: subprocess.CompletedProcess[str]) -> None:
 @pytest.fixture(scope="module")
 def emulator_url() -> Iterator[str]:
     """A separate `ionq-backends emulator` process, shared by the tests that need a base URL."""
-    proc = subprocess.Popen([str(SCRIPT), "emulator", "--port", "0", "--json"], env=ENV,
-                            stdout=subprocess.PIPE, text=True)  # fmt: skip
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    try:
-        yield json.loads(line)["base_url"]
-    finally:
+    command = [str(SCRIPT), "emulator", "--port", "0", "--json"]
+    with child(command, env=ENV, stdout=subprocess.PIPE) as proc:
+        assert proc.stdout is not None
+        yield json.loads(read_line(proc.stdout))["base_url"]
         proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=10)
-        assert proc.returncode == 130  # Ctrl-C, as for every command
+        proc.wait(timeout=10)  # Ctrl-C's exit status is test_ctrl_c_exits_130's
 
 
 def test_script_and_module_are_the_same_program() -> None:
     a = run("--help")
     b = subprocess.run([sys.executable, "-m", "ionq_backends", "--help"], capture_output=True,
-                       text=True, env=ENV, check=True)  # fmt: skip
+                       text=True, env=ENV, check=True, timeout=CHILD_TIMEOUT)  # fmt: skip
     assert a.returncode == 0
     assert a.stdout.replace("__main__.py", "ionq-backends") == b.stdout.replace(
         "__main__.py", "ionq-backends"
@@ -121,7 +123,9 @@ def test_characterizations_none() -> None:
 @pytest.mark.parametrize(
     "args",
     [["lst"], ["get"], ["list", "--timeout", "0"], ["list", "--api-version", "v9"],
-     ["list", "--base-url", "http://example.com"], ["characterizations", "x", "--limit", "0"]],
+     ["list", "--base-url", "http://example.com"], ["characterizations", "x", "--limit", "0"],
+     ["emulator", "--latency", "-1"], ["emulator", "--host", "0.0.0.0"],
+     ["best", "--qubits", "4", "--max-calibration-age", "0"]],
 )  # fmt: skip
 def test_usage_errors_exit_2(args: list[str]) -> None:
     result = run(*args)
@@ -144,18 +148,78 @@ def test_api_error_exits_1_with_one_line() -> None:
     no_traceback(result)
 
 
-def test_unresponsive_host_times_out_within_timeout() -> None:
-    with socket.socket() as listener:  # accepts connections, never answers
+@contextmanager
+def silent_host() -> Iterator[tuple[socket.socket, str]]:
+    """A listener that accepts connections and never answers: (the socket, its base URL)."""
+    with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(16)
-        port = listener.getsockname()[1]
+        yield listener, f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+# Every command that makes requests and then ends, with the arguments it needs.
+ONE_SHOT = {
+    "list": ["list"],
+    "get": ["get", "qpu.aria-1", "qpu.forte-1"],
+    "characterizations": ["characterizations", "qpu.aria-1"],
+    "best": ["best", "--qubits", "4"],
+}
+
+
+@pytest.mark.parametrize("command", ONE_SHOT)
+def test_unresponsive_host_times_out_within_timeout(command: str) -> None:
+    """`--timeout 1` bounds the whole command, retries and their backoff included.
+
+    Each attempt alone would time out after 1 s too, but three of them with backoff take 4.5 s:
+    only the whole-command deadline ends it this soon, and only it prints "waiting for".
+    """
+    with silent_host() as (_listener, base_url):
         started = time.monotonic()
-        result = run("list", "--base-url", f"http://127.0.0.1:{port}", "--timeout", "1")
+        result = run(*ONE_SHOT[command], "--base-url", base_url, "--timeout", "1")
         elapsed = time.monotonic() - started
     assert result.returncode == 1
-    assert "timed out after 1s" in result.stderr
-    assert elapsed < 8  # 1 s of waiting plus interpreter start-up on a loaded machine
+    assert result.stderr == f"ionq-backends: error: timed out after 1s waiting for {base_url}\n"
+    assert elapsed < 3.0  # 1 s of waiting plus interpreter start-up; without the deadline, 4.5 s
     no_traceback(result)
+
+
+def interrupt(command: list[str], started: Callable[[subprocess.Popen[str]], None]) -> int:
+    """Run `command`, wait for `started(proc)`, send SIGINT; return the exit status."""
+    with child([str(SCRIPT), *command], env=ENV, stdin=subprocess.DEVNULL,
+               stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:  # fmt: skip
+        started(proc)
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=CHILD_TIMEOUT)
+    assert "Traceback" not in err
+    return proc.returncode
+
+
+def waits_on(listener: socket.socket) -> Callable[[subprocess.Popen[str]], None]:
+    """Returns once the child has connected to `listener`: its request is in flight."""
+
+    def started(proc: subprocess.Popen[str]) -> None:
+        listener.settimeout(CHILD_TIMEOUT)
+        connection, _ = listener.accept()
+        connection.close()  # the listener's backlog keeps the others waiting
+
+    return started
+
+
+@pytest.mark.parametrize("command", [*ONE_SHOT, "watch", "emulator"])
+def test_ctrl_c_exits_130(command: str) -> None:
+    """Ctrl-C mid-command exits 130 (128 + SIGINT), as a shell expects, without a traceback."""
+    if command == "emulator":
+
+        def serving(proc: subprocess.Popen[str]) -> None:
+            assert proc.stdout is not None
+            assert "base_url" in read_line(proc.stdout)
+
+        assert interrupt(["emulator", "--port", "0", "--json"], serving) == 130
+        return
+    args = ONE_SHOT.get(command, ["watch", "qpu.aria-1"])
+    with silent_host() as (listener, base_url):
+        status = interrupt([*args, "--base-url", base_url, "--timeout", "60"], waits_on(listener))
+    assert status == 130
 
 
 def test_key_is_never_an_argument() -> None:
@@ -170,15 +234,24 @@ def in_a_tty(*args: str, env: dict[str, str], stream: str = "stdout") -> tuple[s
                             **{stream: follower, other: subprocess.PIPE})  # fmt: skip
     os.close(follower)
     chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(leader)
+    deadline = time.monotonic() + CHILD_TIMEOUT
+    try:
+        while True:
+            # Bounded: a child that keeps the terminal open and silent fails the test.
+            ready, _, _ = select.select([leader], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                raise TimeoutError(f"no output on the terminal for {CHILD_TIMEOUT:g}s")
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(leader)
+        if proc.poll() is None and time.monotonic() >= deadline:
+            proc.kill()
     outputs = proc.communicate(timeout=30)
     rest = outputs[0] if other == "stdout" else outputs[1]
     assert proc.returncode == 0, rest
@@ -203,29 +276,85 @@ def test_get_shows_progress_on_a_tty_stderr_only() -> None:
     assert piped.stderr == ""
 
 
-def test_watch_prints_aligned_changes_and_exits_130_on_ctrl_c(emulator_url: str) -> None:
-    proc = subprocess.Popen([str(SCRIPT), "watch", "qpu.aria-1", "qpu.nope", "--base-url",
-                             emulator_url, "--interval", "30"], env=ENV, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
-    assert proc.stdout is not None
-    lines = sorted([proc.stdout.readline(), proc.stdout.readline()])
-    proc.send_signal(signal.SIGINT)
-    _out, err = proc.communicate(timeout=10)
-    assert proc.returncode == 130
-    assert err == ""
+def test_watch_prints_changes_until_ctrl_c(emulator_url: str) -> None:
+    command = [str(SCRIPT), "watch", "qpu.aria-1", "qpu.nope", "--base-url", emulator_url,
+               "--interval", "30"]  # fmt: skip
+    with child(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None
+        lines = sorted([read_line(proc.stdout), read_line(proc.stdout)])
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=10)
+    assert err == ""  # Ctrl-C ends it without a traceback; its exit status: test_ctrl_c_exits_130
     assert f"{'qpu.aria-1':22}  available  qubits=25" in lines[0]  # aligned as `list`'s column
     assert f"{'qpu.nope':22}  ERROR  404" in lines[1]
     assert lines[0][:4].isdigit() and lines[0][19] == "Z"  # stamped with the time
 
 
 def test_watch_json_lines(emulator_url: str) -> None:
-    proc = subprocess.Popen([str(SCRIPT), "watch", "qpu.forte-1", "--base-url", emulator_url,
-                             "--json"], env=ENV, text=True, stdout=subprocess.PIPE)  # fmt: skip
-    assert proc.stdout is not None
-    event = json.loads(proc.stdout.readline())
-    proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=10)
-    assert proc.returncode == 130
+    command = [str(SCRIPT), "watch", "qpu.forte-1", "--base-url", emulator_url, "--json"]
+    with child(command, env=ENV, stdout=subprocess.PIPE) as proc:
+        assert proc.stdout is not None
+        event = json.loads(read_line(proc.stdout))
     assert event["name"] == "qpu.forte-1"
     assert event["previous"] is None
     assert event["current"]["qubits"] == 36
+
+
+def test_watch_json_reports_errors_as_objects(emulator_url: str) -> None:
+    """An API error carries its status and request id; a network error has neither."""
+    with socket.socket() as sock:  # a port nobody listens on: connection refused
+        sock.bind(("127.0.0.1", 0))
+        refused = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    events = {}
+    for base_url in (emulator_url, refused):
+        command = [str(SCRIPT), "watch", "qpu.nope", "--base-url", base_url, "--json",
+                   "--interval", "30"]  # fmt: skip
+        with child(command, env=ENV, stdout=subprocess.PIPE) as proc:
+            assert proc.stdout is not None
+            events[base_url] = json.loads(read_line(proc.stdout))
+    api, network = events[emulator_url], events[refused]
+    assert (api["name"], api["previous"], api["current"]) == ("qpu.nope", None, None)
+    assert set(api["error"]) == {"type", "message", "status_code", "request_id"}
+    assert (api["error"]["type"], api["error"]["status_code"]) == ("NotFoundError", 404)
+    assert api["error"]["request_id"].startswith("emu-")
+    assert api["changed_fields"] == []
+    assert set(network["error"]) == {"type", "message"}
+    assert network["error"]["type"] == "APIConnectionError"
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
+    """`ionq-backends list | head -0`: the pipe breaks mid-output; exit 0, no traceback."""
+    read, write = os.pipe()
+    os.close(read)  # every write to the pipe now fails with EPIPE
+    try:
+        result = subprocess.run([str(SCRIPT), "list", "--emulator", "--json"], stdout=write,
+                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                                env=ENV, timeout=CHILD_TIMEOUT)  # fmt: skip
+    finally:
+        os.close(write)
+    assert result.returncode == 0
+    assert result.stderr == ""  # no traceback, no "Exception ignored ... BrokenPipeError"
+
+
+def test_emulator_says_where_it_listens() -> None:
+    with child([str(SCRIPT), "emulator", "--port", "0"], env=ENV, stdout=subprocess.PIPE) as proc:
+        assert proc.stdout is not None
+        line = read_line(proc.stdout)
+    prefix = "IonQ API emulator (v0.3 and v0.4) listening on http://127.0.0.1:"
+    assert line.startswith(prefix)
+    assert line.removeprefix(prefix).strip().isdigit()
+
+
+def test_an_unexpected_error_is_one_line_and_exit_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Whatever breaks, the command says what in one line: never a traceback."""
+
+    async def broken(args: object, out: object) -> int:
+        raise RuntimeError("no such thing")
+
+    monkeypatch.setitem(cli.COMMANDS, "list", broken)
+    assert cli.main(["list", "--emulator"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == "ionq-backends: error: unexpected RuntimeError: no such thing\n"
+    assert captured.out == ""

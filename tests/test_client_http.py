@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 
 import pytest
 from aioresponses import aioresponses
@@ -93,12 +94,15 @@ async def test_get_backends_default_names_and_partial_failure(
             mocked.get(f"{V4}/backends/{name}", payload={**wire(name), "last_updated": True})
         else:
             mocked.get(f"{V4}/backends/{name}", payload=wire(name))
+    before = datetime.now(UTC)
     snapshot = await client.get_backends()
+    after = datetime.now(UTC)
     assert isinstance(snapshot, BackendsSnapshot)
     assert list(snapshot) == [n for n in names if n not in ("qpu.aria-2", "qpu.forte-1")]
     assert isinstance(snapshot.errors["qpu.aria-2"], NotFoundError)
     assert isinstance(snapshot.errors["qpu.forte-1"], ResponseValidationError)
-    assert snapshot.fetched_at is not None
+    assert snapshot.fetched_at is not None and snapshot.fetched_at.tzinfo is UTC
+    assert before <= snapshot.fetched_at <= after  # when this call fetched, not some other time
     with pytest.raises(ExceptionGroup) as group:
         snapshot.raise_for_errors()
     assert {type(e) for e in group.value.exceptions} == {NotFoundError, ResponseValidationError}

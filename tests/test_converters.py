@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import os
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,8 +16,12 @@ from ionq_backends import (
     Characterization,
     CharacterizationPage,
     ResponseValidationError,
+    Timing,
     make_converter,
 )
+from ionq_backends._wire import PROFILES, parse
+from ionq_backends._wire.converter import _positional
+from ionq_backends._wire.dates import as_utc, epoch_millis, iso_z
 
 V4_BACKEND = {  # the v0.4 seed page's example
     "average_queue_time": 1181215,
@@ -175,15 +182,134 @@ def test_list_of_backends_requires_an_array() -> None:
     )
 
 
-def test_iso_offsets_become_utc_and_naive_is_read_as_utc() -> None:
-    shifted = structure("v0.4", {**V4_BACKEND, "last_updated": "2025-06-16T02:00:00+02:00"})
-    naive = structure("v0.4", {**V4_BACKEND, "last_updated": "2025-06-16T00:00:00"})
-    assert shifted.last_updated == naive.last_updated == datetime(2025, 6, 16, tzinfo=UTC)
-    assert shifted.last_updated.tzinfo is UTC
+# JSON's true and false are not numbers, though Python's bool is an int: `type(x) is int`, never
+# `isinstance(x, int)`, in every leaf parser. `true` read as an epoch would be 1970-01-01T00:00:01.
+
+
+@pytest.mark.parametrize("flag", [True, False])
+@pytest.mark.parametrize(
+    ("leaf", "expected"),
+    [(parse.number, "number"), (parse.integer, "integer"),
+     (parse.epoch, "epoch seconds or milliseconds"),
+     (parse.when, "ISO-8601 datetime or epoch number"), (parse.iso, "ISO-8601 datetime"),
+     (parse.string, "string"), (parse.link_id, "characterization id")],
+)  # fmt: skip
+def test_a_json_boolean_is_no_number_and_no_epoch(
+    leaf: Callable[[Any], Any], expected: str, flag: bool
+) -> None:
+    with pytest.raises(parse.Invalid) as info:
+        leaf(flag)
+    assert info.value.problems == [("", f"expected {expected}, got {str(flag).lower()}")]
+
+
+@pytest.mark.parametrize("version", ["v0.3", "v0.4"])
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [("last_updated", "ISO-8601 datetime or epoch number"), ("average_queue_time", "number"),
+     ("qubits", "integer"), ("degraded", None), ("characterization_id", "characterization id")],
+)  # fmt: skip
+def test_a_json_boolean_is_no_backend_number_or_date(
+    version: str, key: str, expected: str | None
+) -> None:
+    data = {**(V3_BACKEND if version == "v0.3" else V4_BACKEND), key: True}
+    if expected is None:  # a boolean field takes it
+        assert getattr(structure(version, data), key) is True
+        return
+    assert problems(version, data) == (f"$.{key}: expected {expected}, got true",)
+
+
+@pytest.mark.parametrize("version", ["v0.3", "v0.4"])
+def test_a_json_boolean_is_no_characterization_number_or_date(version: str) -> None:
+    statistic = PROFILES[version].statistic
+    data = {**V4_CHARACTERIZATION, "date": False, "qubits": True, "connectivity": [[True, 1]],
+            "fidelity": {"1q": {statistic: True, "stderr": False}},
+            "timing": {"t1": True}}  # fmt: skip
+    assert problems(version, data, Characterization) == (
+        "$.date: expected ISO-8601 datetime or epoch number, got false",
+        "$.qubits: expected integer, got true",
+        "$.connectivity[0]: expected pair of qubit indices, got [true, 1]",
+        f'$.fidelity["1q"].{statistic}: expected number, got true',
+        '$.fidelity["1q"].stderr: expected number, got false',
+        "$.timing.t1: expected number, got true",
+    )
+    page = {"characterizations": [], "pages": True}
+    assert problems(version, page, CharacterizationPage) == ("$.pages: expected integer, got true",)
+
+
+# A naive datetime is UTC, never local time. On a machine whose zone is UTC the two agree, so
+# these run with the process's zone moved away from UTC.
+AWAY_FROM_UTC = "EST+05EDT,M3.2.0,M11.1.0"  # New York's rule, as POSIX TZ: needs no tz database
+
+
+@pytest.fixture
+def local_time_is_not_utc() -> Iterator[None]:
+    """Local time is New York's for the test (UTC-4 in June), and the zone is restored after."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = AWAY_FROM_UTC
+    time.tzset()
+    try:
+        # Guard: were the zone still UTC, every test below would pass whatever the code does.
+        assert datetime(2025, 6, 16).astimezone().utcoffset() == timedelta(hours=-4)
+        yield
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+
+@pytest.mark.usefixtures("local_time_is_not_utc")
+@pytest.mark.parametrize("version", ["v0.3", "v0.4"])
+def test_iso_offsets_become_utc_and_naive_is_read_as_utc(version: str) -> None:
+    data = V3_BACKEND if version == "v0.3" else V4_BACKEND
+    shifted = structure(version, {**data, "last_updated": "2025-06-16T02:00:00+02:00"})
+    naive = structure(version, {**data, "last_updated": "2025-06-16T00:00:00"})
+    zulu = structure(version, {**data, "last_updated": "2025-06-16T00:00:00Z"})
+    midnight = datetime(2025, 6, 16, tzinfo=UTC)
+    assert shifted.last_updated == naive.last_updated == zulu.last_updated == midnight
+    assert shifted.last_updated.tzinfo is naive.last_updated.tzinfo is UTC
+    assert naive.last_updated.hour == 0  # read as local time it would be 04:00 UTC
+    item = structure(version, {**V4_CHARACTERIZATION, "date": "2025-06-16T00:00:00"},
+                     Characterization)  # fmt: skip
+    assert item.date == midnight
+
+
+@pytest.mark.usefixtures("local_time_is_not_utc")
+def test_epochs_are_utc_whatever_the_local_zone() -> None:
+    backend = structure("v0.3", {**V3_BACKEND, "last_updated": 1750032000})
+    assert backend.last_updated == datetime(2025, 6, 16, tzinfo=UTC)
+    assert backend.last_updated.tzinfo is UTC
+    millis = structure("v0.3", {**V3_BACKEND, "last_updated": 1750032000123})
+    assert millis.last_updated == datetime(2025, 6, 16, 0, 0, 0, 123000, tzinfo=UTC)
+
+
+@pytest.mark.usefixtures("local_time_is_not_utc")
+def test_query_dates_read_a_naive_datetime_as_utc() -> None:
+    naive, midnight = datetime(2025, 6, 16), datetime(2025, 6, 16, tzinfo=UTC)
+    assert as_utc(naive) == as_utc(date(2025, 6, 16)) == midnight
+    assert as_utc(naive).tzinfo is UTC
+    assert iso_z(naive) == iso_z(midnight) == "2025-06-16T00:00:00Z"
+    assert epoch_millis(naive) == epoch_millis(date(2025, 6, 16)) == "1750032000000"
+    assert PROFILES["v0.3"].encode_when(naive) == "1750032000000"
+    assert PROFILES["v0.4"].encode_when(naive) == "2025-06-16T00:00:00Z"
+    new_york = midnight.astimezone()  # aware, in local time: 2025-06-15T20:00:00-04:00
+    assert new_york.hour == 20
+    assert iso_z(new_york) == "2025-06-16T00:00:00Z"
 
 
 def test_converters_are_fresh_per_call() -> None:
-    assert make_converter("v0.4") is not make_converter("v0.4")
+    """Two calls never share a converter: a hook a caller registers on one stays there."""
+    mine, other = make_converter("v0.4"), make_converter("v0.4")
+    assert mine is not other
+    mine.register_structure_hook(Backend, lambda obj, cls: "hooked")
+    assert mine.structure(V4_BACKEND, Backend) == "hooked"
+    assert other.structure(V4_BACKEND, Backend) == structure("v0.4", V4_BACKEND)
+    assert make_converter("v0.4").structure(V4_BACKEND, Backend).name == "qpu.aria-1"
+    lenient, strict = make_converter("v0.4"), make_converter("v0.4", strict=True)
+    assert lenient.structure({**V4_BACKEND, "new": 1}, Backend).extra == {"new": 1}
+    with pytest.raises(ResponseValidationError, match=r"\$\.new: unknown field"):
+        strict.structure({**V4_BACKEND, "new": 1}, Backend)
 
 
 def test_unknown_api_version_is_a_value_error() -> None:
@@ -269,3 +395,66 @@ def test_characterization_page_null_and_wrong_items() -> None:
 def test_is_available(version: str, status: str, available: bool) -> None:
     data = V3_BACKEND if version == "v0.3" else V4_BACKEND
     assert structure(version, {**data, "status": status}).is_available is available
+
+
+# What a converter fills in, and where each problem of a page or a characterization is placed
+
+
+@pytest.mark.parametrize("version", ["v0.3", "v0.4"])
+def test_a_minimal_characterization_gets_empty_defaults(version: str) -> None:
+    item = structure(version, {"id": "c-1"}, Characterization)
+    assert (item.id, item.backend, item.date, item.qubits) == ("c-1", None, None, None)
+    assert (item.timing, item.fidelity, item.connectivity) == (Timing(), {}, ())
+    assert (item.extra, item.api_version) == ({}, version)
+    nulls = {"id": "c-1", "timing": None, "fidelity": None, "connectivity": None}
+    assert structure(version, nulls, Characterization) == item
+
+
+@pytest.mark.parametrize("version", ["v0.3", "v0.4"])
+def test_page_and_characterization_problems_are_placed(version: str) -> None:
+    assert problems(version, [], CharacterizationPage) == ("$: expected object, got []",)
+    assert problems(version, {"characterizations": 5}, CharacterizationPage) == (
+        "$.characterizations: expected array, got 5",
+    )
+    assert problems(version, {"characterizations": {"id": "x"}}, CharacterizationPage) == (
+        '$.characterizations: expected array, got {"id": "x"}',
+    )
+    assert problems(version, {"characterizations": [5]}, CharacterizationPage) == (
+        "$.characterizations[0]: expected characterization object, got 5",
+    )
+    assert problems(version, {"characterizations": [], "next": 1}, CharacterizationPage,
+                    strict=True) == ("$.next: unknown field",)  # fmt: skip
+    page = structure(version, {"characterizations": [{"id": "a"}], "pages": 3, "next": 1},
+                     CharacterizationPage)  # fmt: skip
+    assert ([c.id for c in page.characterizations], page.pages) == (["a"], 3)
+
+
+@pytest.mark.parametrize("version", ["v0.3", "v0.4"])
+def test_datetimes_unstructure_to_iso_z(version: str) -> None:
+    converter = make_converter(version)
+    moment = datetime(2025, 6, 16, 1, 2, 3, tzinfo=UTC)
+    assert converter.unstructure(moment) == "2025-06-16T01:02:03Z"
+    unstructured = converter.unstructure(structure(version, V3_BACKEND))
+    assert unstructured["last_updated"] == "2017-03-31T04:00:20Z"
+
+
+@pytest.mark.parametrize("version", ["v0.3", "v0.4"])
+@pytest.mark.parametrize("key", ["backend", "status"])
+def test_a_required_key_that_is_null_is_refused_even_with_every_other_key_there(
+    version: str, key: str
+) -> None:
+    """The generated structurer's fast path, taken only when every key of the table is there."""
+    table = PROFILES[version].backend_fields(strict=False)
+    full = {**V4_BACKEND, **V3_BACKEND, "noise_models": ["n"], "has_access": True,
+            "kw": 1.0, "location": "x"}  # fmt: skip
+    full = {k: full[k] for k in table}
+    assert len(full) == len(table)
+    assert structure(version, full).name == "qpu.aria-1"
+    assert problems(version, {**full, key: None}) == (f"$.{key}: expected string, got null",)
+    del full[key]
+    assert problems(version, full) == (f"$.{key}: required field missing",)
+
+
+def test_a_model_field_without_a_value_must_default_to_none() -> None:
+    with pytest.raises(TypeError, match=r"^Backend\.name needs a value: its default is not None$"):
+        _positional(Backend, {})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 
 import pytest
@@ -19,6 +20,7 @@ from ionq_backends import (
     ResponseValidationError,
     ServerError,
 )
+from ionq_backends._constants import MAX_ERROR_BODY_DEPTH
 from ionq_backends._errors import error_for_status
 from ionq_backends._wire.response import parse_error_body
 
@@ -115,3 +117,123 @@ def test_validation_error_lists_problems() -> None:
     placed = error.with_context(method="GET", path="/v0.4/backends", request_id="abc")
     assert str(placed).endswith("(GET /v0.4/backends, request id abc)")
     assert placed.errors == error.errors
+
+
+# Each error's faces, whole (mutation testing: every attribute a caller or a log line reads).
+
+
+def test_an_error_is_its_message_and_says_where_only_when_it_knows() -> None:
+    error = IonQError("boom")
+    assert error.args == ("boom",)
+    assert (str(error), repr(error)) == ("boom", "IonQError('boom')")
+    assert repr(APITimeoutError("slow")) == "APITimeoutError('slow')"
+    assert str(IonQError("boom", path="/v0.4/backends")) == "boom"  # a path without a method
+    assert str(IonQError("boom", method="GET")) == "boom"
+    assert str(IonQError("boom", request_id="r")) == "boom (request id r)"
+    assert str(IonQError("boom", method="GET", path="/p")) == "boom (GET /p)"
+
+
+def test_a_status_error_keeps_what_the_server_said() -> None:
+    error = BadRequestError("bad", status_code=400, error_type="Bad Request",
+                            body={"error": "Bad Request"}, retry_after=None)  # fmt: skip
+    assert (error.status_code, error.error_type, error.body) == (
+        400, "Bad Request", {"error": "Bad Request"}
+    )  # fmt: skip
+    assert error.args == ("bad",)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [IonQError("boom", method="GET", path="/p", request_id="r"),
+     RateLimitError("slow", status_code=429, retry_after=3.0, error_type="t", body=[1]),
+     ResponseValidationError([(".a", "x"), (".b", "y")], request_id="r")],
+    ids=lambda e: type(e).__name__,
+)  # fmt: skip
+def test_a_pickled_error_is_the_same_error(error: IonQError) -> None:
+    clone = pickle.loads(pickle.dumps(error))
+    assert type(clone) is type(error)
+    assert vars(clone) == vars(error)
+    assert clone.args == error.args == (error.message,)
+    assert (str(clone), repr(clone)) == (str(error), repr(error))
+
+
+def test_a_validation_error_counts_and_joins_its_problems() -> None:
+    one = ResponseValidationError([(".a", "x")], method="GET", path="/p", request_id="r")
+    assert one.message == "invalid response: $.a: x"
+    assert (one.method, one.path, one.request_id) == ("GET", "/p", "r")
+    two = ResponseValidationError([(".a", "x"), ("[1]", "y")])
+    assert two.message == "invalid response, 2 problems: $.a: x; $[1]: y"
+
+
+def test_a_validation_error_moved_under_a_prefix_keeps_where_it_came_from() -> None:
+    error = ResponseValidationError([(".a", "x")], method="GET", path="/p", request_id="r")
+    moved = error.under("[3]")
+    assert moved.problems == (("[3].a", "x"),)
+    assert (moved.method, moved.path, moved.request_id) == ("GET", "/p", "r")
+
+
+def test_a_rendered_problem_splits_at_its_first_colon() -> None:
+    error = ResponseValidationError(["$.a: expected x: y, got 1"])
+    assert error.problems == ((".a", "expected x: y, got 1"),)
+
+
+# parse_error_body at its edges: which field wins, what is kept, and bodies no parser foresaw
+
+
+def nested(depth: int, kind: str) -> bytes:
+    """`depth` containers, one inside the other: [[[...]]] or {"a": {"a": ...}}."""
+    if kind == "list":
+        return b"[" * depth + b"]" * depth
+    return b'{"a": ' * depth + b"1" + b"}" * depth
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "message", "error_type"),
+    [
+        (409, b'{"error": "Busy"}', "Busy", "Busy"),  # the error string, not the reason phrase
+        (409, b'{"error": "Busy", "message": 5}', "Busy", "Busy"),
+        (409, b'{"error": "Busy", "message": "   "}', "Busy", "Busy"),
+        (503, b'{"statusCode": 503}', "Service Unavailable", None),
+        (503, b"{}", "Service Unavailable", None),
+        (404, b'{"error": {"type": "NotFound"}}', "Not Found", "NotFound"),
+        (404, b'{"error": {"message": "gone", "type": "  "}}', "gone", None),
+        (429, b'{"error": "Too Many", "code": 7}', "Too Many", "Too Many"),
+        (429, b'{"code": 0, "message": "m"}', "m", "0"),
+        (503, b"<p>maintenance</p>", "Service Unavailable", None),
+        (503, b"  \n<p>maintenance</p>", "Service Unavailable", None),
+        (502, b"<title> \n </title>", "Bad Gateway", None),
+        (502, b"<TITLE>Bad\n  Gateway</TITLE>", "Bad Gateway", None),
+        (503, b" " * 3000 + b"x", "Service Unavailable", None),  # only the kept text is read
+        (500, b"a  \t b\n\nc", "a b c", None),
+        (599, b"", "Unknown status", None),
+    ],
+)  # fmt: skip
+def test_parse_error_body_edges(
+    status: int, body: bytes, message: str, error_type: str | None
+) -> None:
+    assert parse_error_body(status, body)[:2] == (message, error_type)
+
+
+def test_plain_text_errors_keep_200_characters_of_message() -> None:
+    message, _type, kept = parse_error_body(500, b"x" * 300)
+    assert message == "x" * 200
+    assert kept == "x" * 300
+
+
+def test_bodies_that_are_not_utf_8_are_read_with_replacements() -> None:
+    message, _type, kept = parse_error_body(500, b"bad \xff\xfe bytes")
+    assert message == kept == "bad \ufffd\ufffd bytes"
+    title, _type, _kept = parse_error_body(502, b"<title>Bad \xff Gateway</title>")
+    assert title == "Bad \ufffd Gateway"
+
+
+@pytest.mark.parametrize("kind", ["list", "dict"])
+def test_error_bodies_nested_past_the_limit_are_kept_as_text(kind: str) -> None:
+    """32 levels are parsed; 33 are kept as text, so nothing later walks them recursively."""
+    deepest = nested(MAX_ERROR_BODY_DEPTH, kind)
+    _message, _type, kept = parse_error_body(500, deepest)
+    assert kept == json.loads(deepest)
+    deeper = nested(MAX_ERROR_BODY_DEPTH + 1, kind)
+    message, error_type, kept = parse_error_body(500, deeper)
+    assert kept == deeper.decode()
+    assert (message, error_type) == (deeper.decode()[:200], None)

@@ -22,6 +22,8 @@ from ionq_backends import BackendName, IonQClient
 from ionq_backends.emulator import Emulator
 from ionq_backends.service import MONITOR
 
+from .conftest import child, read_line
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("IONQ_")}
 
@@ -110,10 +112,9 @@ def test_status_service_as_a_process(tmp_path: Path) -> None:
         "--db",
         str(tmp_path / "history.sqlite3"),
     ]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=ENV)
-    try:
+    with child(command, stdout=subprocess.PIPE, env=ENV) as proc:
         assert proc.stdout is not None
-        line = proc.stdout.readline()
+        line = read_line(proc.stdout)
         assert line.startswith("serving fleet status on http://127.0.0.1:")
         url = line.split()[4]
         body: dict[str, Any] = {"rounds": 0}
@@ -122,7 +123,6 @@ def test_status_service_as_a_process(tmp_path: Path) -> None:
             with urllib.request.urlopen(url, timeout=10) as response:  # until the first round
                 body = json.loads(response.read())
         assert {b["name"] for b in body["available"]} >= {"qpu.aria-1", "qpu.forte-1"}
-    finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=10)
     assert proc.returncode == 0

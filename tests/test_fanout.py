@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
 
-from ionq_backends import BackendName, IonQClient
+from ionq_backends import (
+    Backend,
+    BackendName,
+    Characterization,
+    IonQClient,
+    IonQError,
+    ServerError,
+)
+from ionq_backends import _client as client_module
+from ionq_backends.emulator import Emulator
 
 from .conftest import Hang, ionq_tasks, serve
 
@@ -144,3 +154,99 @@ async def test_cancelling_any_call_mid_flight_is_clean() -> None:
                 with pytest.raises(asyncio.CancelledError):
                     await task
                 assert ionq_tasks() == []
+
+
+# One backend's failure is its own, whatever it is: a non-IonQError, raised where no parser
+# foresaw it, becomes that backend's IonQError (its __cause__ kept) and costs no other backend.
+
+ODD = [KeyError("boom"), RuntimeError("boom"), ZeroDivisionError("boom"), AttributeError("boom")]
+# While a body is parsed, LookupError, ValueError, TypeError and ArithmeticError are read as the
+# server's doing (a ResponseValidationError, tested in test_wire.py); these are not.
+UNFORESEEN = [RuntimeError("boom"), AttributeError("boom"), NotImplementedError("boom")]
+
+
+def raising_for(original: Any, marker: str, exc: Exception) -> Any:
+    """`original`, raising `exc` instead when its first argument names `marker`."""
+
+    async def call(first: Any, *args: Any, **kwargs: Any) -> Any:
+        if marker in str(first):
+            raise exc
+        return await original(first, *args, **kwargs)
+
+    return call
+
+
+def assert_wrapped(error: IonQError | None, exc: Exception) -> None:
+    assert type(error) is IonQError  # the base class: not a status, validation or network error
+    assert error.__cause__ is exc
+    assert error.message == f"unexpected {type(exc).__name__}: {exc}"
+
+
+@pytest.mark.parametrize("exc", ODD, ids=lambda e: type(e).__name__)
+async def test_a_non_ionq_error_in_one_request_is_that_backends_error_only(
+    ionq_emulator: Emulator, monkeypatch: pytest.MonkeyPatch, exc: Exception
+) -> None:
+    names = ["qpu.aria-1", "qpu.forte-1", "qpu.aria-2"]
+    async with IonQClient(base_url=ionq_emulator.base_url) as client:
+        transport = client._transport
+        monkeypatch.setattr(transport, "get", raising_for(transport.get, "forte-1", exc))
+        snapshot = await client.get_backends(names)
+    assert sorted(snapshot) == ["qpu.aria-1", "qpu.aria-2"]
+    assert all(isinstance(b, Backend) and b.name == n for n, b in snapshot.items())
+    assert list(snapshot.errors) == ["qpu.forte-1"]
+    assert_wrapped(snapshot.errors["qpu.forte-1"], exc)
+
+
+@pytest.mark.parametrize("exc", UNFORESEEN, ids=lambda e: type(e).__name__)
+async def test_a_non_ionq_error_while_picking_one_backend_is_that_backends_error_only(
+    ionq_emulator: Emulator, monkeypatch: pytest.MonkeyPatch, exc: Exception
+) -> None:
+    """v0.3 answers every name from one list request; structuring one name fails oddly."""
+    original = client_module.structure_backend
+
+    def structure(converter: Any, where: str, item: Any) -> Backend:
+        if item.get("backend") == "qpu.forte-1":
+            raise exc
+        return original(converter, where, item)
+
+    monkeypatch.setattr(client_module, "structure_backend", structure)
+    async with IonQClient(base_url=ionq_emulator.base_url, api_version="v0.3") as client:
+        snapshot = await client.get_backends(["qpu.aria-1", "qpu.forte-1"])
+    assert list(snapshot) == ["qpu.aria-1"]
+    assert_wrapped(snapshot.errors.get("qpu.forte-1"), exc)
+    assert sum(r.path == "/v0.3/backends" for r in ionq_emulator.requests) == 1
+
+
+@pytest.mark.parametrize("exc", ODD, ids=lambda e: type(e).__name__)
+async def test_a_non_ionq_error_in_one_latest_characterization_is_that_backends_only(
+    ionq_emulator: Emulator, monkeypatch: pytest.MonkeyPatch, exc: Exception
+) -> None:
+    async with IonQClient(base_url=ionq_emulator.base_url) as client:
+        original = client.latest_characterization
+        monkeypatch.setattr(client, "latest_characterization", raising_for(original, "forte", exc))
+        found = await client.latest_characterizations(["qpu.aria-1", "qpu.forte-1", "simulator"])
+    assert isinstance(found["qpu.aria-1"], Characterization)
+    assert found["simulator"] is None  # no characterization: not an error
+    assert "qpu.forte-1" not in found
+    assert list(found.errors) == ["qpu.forte-1"]
+    assert_wrapped(found.errors["qpu.forte-1"], exc)
+
+
+@pytest.mark.parametrize("status", [503, 404])
+async def test_v03_fan_out_when_the_list_request_itself_fails(
+    ionq_emulator: Emulator, status: int
+) -> None:
+    """Every name shares v0.3's one list request: its failure is every name's error, once."""
+    ionq_emulator.inject("/v0.3/backends", status=status, times=10)
+    names = ["qpu.aria-1", "qpu.forte-1", "qpu.nope"]
+    async with IonQClient(base_url=ionq_emulator.base_url, api_version="v0.3",
+                          max_retries=0) as client:  # fmt: skip
+        snapshot = await client.get_backends(names)
+    assert dict(snapshot) == {}
+    assert list(snapshot.errors) == names
+    (error,) = {id(e): e for e in snapshot.errors.values()}.values()  # one error, shared
+    assert getattr(error, "status_code", None) == status
+    assert error.path == "/v0.3/backends"
+    if status == 503:
+        assert isinstance(error, ServerError)
+    assert sum(r.path == "/v0.3/backends" for r in ionq_emulator.requests) == 1

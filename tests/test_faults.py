@@ -22,16 +22,16 @@ from ionq_backends import (
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
-    Backend,
+    BackendName,
     BadRequestError,
     IonQClient,
-    IonQError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     ResponseValidationError,
     ServerError,
 )
+from ionq_backends._constants import MAX_REDIRECTS
 from ionq_backends.emulator import Emulator
 
 from .conftest import SECRET, serve
@@ -130,6 +130,35 @@ async def test_retry_after_past_the_cap_raises_at_once(
     assert info.value.retry_after == 61.0
     assert sleeps == []
     assert attempts(ionq_emulator) == 1
+
+
+@pytest.mark.parametrize(
+    ("cap", "header", "slept"),
+    [(5.0, "10", None), (5.0, "5", 5.0), (120.0, "90", 90.0), (0.0, "1", None), (0.0, "0", 0.0)],
+)
+async def test_the_client_holds_its_own_retry_after_cap(
+    ionq_emulator: Emulator,
+    fake_sleep: Sleep,
+    sleeps: list[float],
+    cap: float,
+    header: str,
+    slept: float | None,
+) -> None:
+    """`retry_after_cap` is the client's, not the default 60 s: below it a 429 is waited out,
+    past it the `RateLimitError` is raised at once, on both sides of 60 s."""
+    ionq_emulator.inject(PATH, status=429, retry_after=header)
+    async with IonQClient(base_url=ionq_emulator.base_url, sleep=fake_sleep,
+                          retry_after_cap=cap) as client:  # fmt: skip
+        if slept is None:
+            with pytest.raises(RateLimitError) as info:
+                await client.get_backend("qpu.aria-1")
+            assert info.value.retry_after == float(header)
+            assert sleeps == []
+            assert attempts(ionq_emulator) == 1
+        else:
+            assert (await client.get_backend("qpu.aria-1")).name == "qpu.aria-1"
+            assert sleeps == [slept]
+            assert attempts(ionq_emulator) == 2
 
 
 async def test_timeout_total_becomes_api_timeout_error(ionq_emulator: Emulator) -> None:
@@ -259,14 +288,47 @@ async def test_cross_origin_redirect_is_refused_and_the_key_never_sent() -> None
     assert seen == []
 
 
-async def test_redirect_loop_ends() -> None:
+@pytest.mark.parametrize("hops", range(MAX_REDIRECTS + 3))
+async def test_exactly_max_redirects_are_followed(hops: int) -> None:
+    """A chain of `hops` redirects: up to MAX_REDIRECTS (3) are followed, the next is refused.
+
+    The server counts the requests it sees: a chain it may follow costs hops + 1 of them; a
+    longer one costs exactly MAX_REDIRECTS + 1, never one more.
+    """
+    seen: list[str] = []
+
+    async def hop(request: web.Request) -> web.Response:
+        seen.append(request.path)
+        step = int(request.match_info["step"])
+        if step < hops:
+            raise web.HTTPFound(f"/v0.4/backends/{step + 1}")
+        return web.json_response({"backend": f"{step}", "status": "available"})
+
+    async with serve({"/v0.4/backends/{step}": hop}) as base:
+        async with IonQClient(base_url=base, max_retries=2) as client:
+            if hops <= MAX_REDIRECTS:
+                assert (await client.get_backend("0")).name == f"{hops}"
+            else:
+                with pytest.raises(APIStatusError, match=f"more than {MAX_REDIRECTS} redirects"):
+                    await client.get_backend("0")
+    followed = min(hops, MAX_REDIRECTS)
+    assert seen == [f"/v0.4/backends/{i}" for i in range(followed + 1)]  # and never retried
+
+
+async def test_redirect_loop_ends_after_max_redirects() -> None:
+    seen = 0
+
     async def loop(request: web.Request) -> web.Response:
+        nonlocal seen
+        seen += 1
         raise web.HTTPFound(request.path)
 
     async with serve({"/v0.4/backends/{name}": loop}) as base:
         async with IonQClient(base_url=base) as client:
-            with pytest.raises(APIStatusError, match="redirects"):
+            with pytest.raises(APIStatusError, match="more than 3 redirects") as info:
                 await client.get_backend("x")
+    assert info.value.status_code == 302
+    assert seen == MAX_REDIRECTS + 1 == 4
 
 
 async def test_100_concurrent_fan_outs_with_10_percent_503(fake_sleep: Sleep) -> None:
@@ -284,11 +346,16 @@ async def test_100_concurrent_fan_outs_with_10_percent_503(fake_sleep: Sleep) ->
         async with IonQClient(base_url=base, max_concurrency=32, sleep=fake_sleep) as client:
             async with asyncio.timeout(60):
                 snapshots = await asyncio.gather(*(client.get_backends() for _ in range(100)))
-    outcomes = [item for s in snapshots for item in [*s.values(), *s.errors.values()]]
-    assert len(outcomes) == 600
-    assert all(isinstance(o, Backend | IonQError) for o in outcomes)
-    assert sum(isinstance(o, Backend) for o in outcomes) >= 594  # retries absorb nearly all
-    assert count > 600
+    for snapshot in snapshots:  # every name answered once, as a backend or as its error
+        assert sorted([*snapshot, *snapshot.errors]) == sorted(BackendName)
+        assert all(backend.name == name for name, backend in snapshot.items())
+        for error in snapshot.errors.values():  # only 503s ever fail, after every retry did
+            assert isinstance(error, ServerError) and error.status_code == 503
+    backends = sum(len(s) for s in snapshots)
+    failed = sum(len(s.errors) for s in snapshots)
+    assert backends + failed == 600
+    assert backends >= 594  # retries absorb nearly all
+    assert count - count // 10 == backends  # each answer but the 503s is one backend's success
 
 
 async def test_log_lines_carry_method_path_status_attempt_elapsed_and_never_the_key(
@@ -302,6 +369,29 @@ async def test_log_lines_carry_method_path_status_attempt_elapsed_and_never_the_
                for line in lines)  # fmt: skip
     assert any("-> 200 attempt=2" in line for line in lines)
     assert all(SECRET not in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "apiKey {}",
+        "sent apiKey {} to the proxy",
+        "headers={{'x-api': 'apiKey {}'}}",
+        '{{"auth": "APIKEY {}"}}',
+        "apikey\t{}",
+    ],
+)
+def test_redacting_filter_scrubs_a_bare_api_key_token(
+    caplog: pytest.LogCaptureFixture, message: str
+) -> None:
+    """No `Authorization` anywhere in the line: only the `apiKey <token>` pattern can catch it."""
+    text = message.format(SECRET)
+    assert "authorization" not in text.lower()
+    with caplog.at_level(logging.DEBUG, logger="ionq_backends"):
+        logging.getLogger("ionq_backends").warning(text)
+    (record,) = caplog.records
+    assert SECRET not in record.getMessage()
+    assert record.getMessage() == text.replace(SECRET, "[REDACTED]")
 
 
 def test_redacting_filter_scrubs_authorization(caplog: pytest.LogCaptureFixture) -> None:

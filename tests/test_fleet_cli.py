@@ -127,8 +127,13 @@ async def test_best_reports_a_failed_characterization_and_exits_1() -> None:
             str(SCRIPT), "best", "--qubits", "30", "--base-url", emulator.base_url, env=ENV,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
         )  # fmt: skip
-        async with asyncio.timeout(60):
-            out, err = await proc.communicate()
+        try:
+            async with asyncio.timeout(60):
+                out, err = await proc.communicate()
+        finally:
+            if proc.returncode is None:  # timed out: no child outlives its test
+                proc.kill()
+                await proc.wait()
     assert proc.returncode == 1
     (line,) = err.decode().splitlines()
     assert line.startswith("ionq-backends: qpu.forte-1: 403 ")

@@ -44,7 +44,9 @@ def is_characterizations_path(path: str) -> bool:
 async def test_latest_characterizations_of_the_fleet(emulator: Emulator, version: str) -> None:
     names = [*emulator.fleet, "qpu.gone"]
     async with IonQClient(base_url=emulator.base_url, api_version=version) as client:
+        before = datetime.now(UTC)
         found = await client.latest_characterizations(names)
+        after = datetime.now(UTC)
     assert isinstance(found, CharacterizationsSnapshot)
     for name, machine in emulator.fleet.items():
         if machine.characterizations:
@@ -59,6 +61,7 @@ async def test_latest_characterizations_of_the_fleet(emulator: Emulator, version
     else:
         assert found["qpu.gone"] is None  # v0.3 says "none" with a 404 on `current`
     assert found.fetched_at is not None and found.fetched_at.tzinfo is UTC
+    assert before <= found.fetched_at <= after  # when this call fetched, not some other time
     asked = [r.path for r in emulator.requests if is_characterizations_path(r.path)]
     assert len(asked) == len(names)  # one request per backend, nothing else
     assert len(found) + len(found.errors) == len(names)

@@ -105,7 +105,12 @@ async def test_a_decompression_bomb_is_refused_without_inflating(
         child = await asyncio.create_subprocess_exec(
             sys.executable, "-c", CHILD, base, "a", "b", "c", stdout=subprocess.PIPE
         )
-        out, _ = await asyncio.wait_for(child.communicate(), timeout=60)
+        try:
+            out, _ = await asyncio.wait_for(child.communicate(), timeout=60)
+        finally:
+            if child.returncode is None:  # timed out: no child outlives its test
+                child.kill()
+                await child.wait()
     result = json.loads(out)
     assert sorted(result["errors"]) == ["a", "b", "c"]
     assert all("exceeds the 4194304 byte cap once decoded" in e for e in result["errors"].values())

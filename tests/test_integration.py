@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 
+import attrs
 import pytest
 
 from ionq_backends import (
@@ -92,6 +93,19 @@ async def test_get_characterization_and_characterization_of(client: IonQClient) 
     assert len(again.connectivity) == 630
     by_name = await client.characterization_of("qpu.forte-enterprise-1")
     assert by_name == linked
+
+
+async def test_characterization_of_a_backend_with_no_link_is_its_latest(
+    client: IonQClient, ionq_emulator: Emulator
+) -> None:
+    unlinked = attrs.evolve(await client.get_backend("qpu.aria-1"), characterization_id=None)
+    latest = await client.characterization_of(unlinked)
+    assert latest is not None
+    assert latest.id == ionq_emulator.fleet["qpu.aria-1"].characterizations[0]["id"]
+    assert latest == await client.latest_characterization("qpu.aria-1")
+    simulator = await client.get_backend("simulator")
+    assert simulator.characterization_id is None
+    assert await client.characterization_of(simulator) is None  # no link and none at all
 
 
 async def test_iter_characterizations_all_pages(

@@ -49,7 +49,8 @@ def test_import_does_not_pull_in_the_server_or_cli() -> None:
 
     heavy = ("aiohttp.web", "ionq_backends.emulator", "ionq_backends._cli", "argparse")
     code = f"import sys, ionq_backends; print(sorted(m for m in sys.modules if m in {heavy}))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         timeout=60)  # fmt: skip
     assert out.stdout.strip() == "[]"
 
 

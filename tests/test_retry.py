@@ -8,7 +8,7 @@ from email.utils import format_datetime
 import pytest
 from multidict import CIMultiDict
 
-from ionq_backends._retry import RetryPolicy, parse_retry_after
+from ionq_backends._retry import Retry, RetryPolicy, parse_retry_after
 
 NOW = datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
 
@@ -110,3 +110,44 @@ def test_invalid_policy_values() -> None:
         RetryPolicy(max_retries=-1)
     with pytest.raises(ValueError, match="jitter"):
         RetryPolicy(jitter=1.5)
+
+
+# What each decision says, whole (mutation testing: the fields the transport reads).
+
+
+def test_a_decision_says_whether_when_and_what_the_api_asked() -> None:
+    policy = RetryPolicy(max_retries=1)
+    draw = lambda: 0.5  # noqa: E731 - no jitter
+    assert policy.decide(0, status=404, retry_after=None, random=draw) == Retry(False)
+    assert policy.decide(0, status=404, retry_after=None, random=draw).retry is False
+    assert policy.decide(0, status=503, retry_after=None, random=draw) == Retry(True, delay=0.5)
+    assert policy.decide(0, status=429, retry_after=5.0, random=draw) == Retry(
+        True, delay=5.0, retry_after=5.0
+    )
+    # Out of retries, or past the cap: no retry, and what the API asked for is kept.
+    assert policy.decide(1, status=429, retry_after=5.0, random=draw) == Retry(
+        False, retry_after=5.0
+    )
+    assert policy.decide(0, status=429, retry_after=61.0, random=draw) == Retry(
+        False, retry_after=61.0
+    )
+    assert policy.decide(1, status=None, retry_after=None, random=draw) == Retry(False)
+
+
+def test_retry_after_headers_are_read_from_any_mapping() -> None:
+    """The lower-case names HTTP/2 sends, in a plain dict as well as aiohttp's CIMultiDict."""
+    assert parse_retry_after({"retry-after-ms": "1500"}) == 1.5
+    assert parse_retry_after({"retry-after": "7"}) == 7.0
+    assert parse_retry_after(CIMultiDict({"Retry-After": "7"})) == 7.0
+
+
+def test_an_http_date_in_minus_0000_is_utc() -> None:
+    """RFC 5322's `-0000` parses to a naive datetime: it is read as UTC, not refused."""
+    when = (NOW + timedelta(seconds=30)).strftime("%a, %d %b %Y %H:%M:%S -0000")
+    assert parse_retry_after({"retry-after": when}, now=NOW) == 30.0
+
+
+def test_an_http_date_is_measured_from_now_by_default() -> None:
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    seconds = parse_retry_after({"retry-after": when})
+    assert seconds is not None and 25.0 < seconds <= 30.0

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import IO
 
 import pytest
 
 from ionq_backends.service.cli import main
+
+from .conftest import read_line
 
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("IONQ_")}
 
@@ -95,12 +94,6 @@ def test_a_foreign_db_file_or_a_busy_port_exit_1(
     assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
 
 
-def _read_line(stream: IO[str], timeout: float) -> str:
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: lines.put(stream.readline()), daemon=True).start()
-    return lines.get(timeout=timeout)
-
-
 @pytest.mark.parametrize(
     ("entry", "sig"),
     [(["ionq_backends.service"], signal.SIGTERM), (["ionq_backends", "serve"], signal.SIGINT)],
@@ -115,7 +108,7 @@ def test_serves_until_a_signal_then_closes_cleanly(
                             env=ENV)  # fmt: skip
     try:
         assert proc.stdout is not None
-        line = _read_line(proc.stdout, timeout=60)
+        line = read_line(proc.stdout)
         assert line.startswith("ionq-backends serve: http://127.0.0.1:"), line
         url = line.split()[2]
         health: dict[str, object] = {}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import queue
 import signal
 import sqlite3
 import subprocess
@@ -11,7 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import aiohttp
 import pytest
@@ -29,6 +28,7 @@ from ionq_backends.service._store import (
     migrate,
 )
 
+from .conftest import read_line
 from .service_support import running
 
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("IONQ_")}
@@ -193,12 +193,6 @@ async def test_writes_never_block_polling_and_a_backlog_is_dropped_and_counted(
         release.set()
 
 
-def _read_line(stream: IO[str], timeout: float) -> str:
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: lines.put(stream.readline()), daemon=True).start()
-    return lines.get(timeout=timeout)
-
-
 def _polls(path: Path) -> int:
     if not path.exists():
         return 0
@@ -219,7 +213,7 @@ def test_kill_9_mid_write_loses_at_most_the_last_round(tmp_path: Path) -> None:
                             text=True, env=ENV)  # fmt: skip
     try:
         assert proc.stdout is not None
-        line = _read_line(proc.stdout, timeout=60)
+        line = read_line(proc.stdout)
         assert line.startswith("ionq-backends serve: http://127.0.0.1:"), line
         # Rounds commit back to back (one every 10 ms): the kill lands while the writer works.
         deadline = time.monotonic() + 60

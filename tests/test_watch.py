@@ -10,11 +10,15 @@ import pytest
 from aiohttp import web
 
 from ionq_backends import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
     Backend,
     BackendChange,
     BackendsSnapshot,
     IonQClient,
     NotFoundError,
+    RateLimitError,
     ServerError,
 )
 from ionq_backends._watch import Watcher
@@ -150,10 +154,15 @@ async def test_rate_limited_round_costs_only_that_backend(
     client: IonQClient, ionq_emulator: Emulator
 ) -> None:
     ionq_emulator.inject("/v0.4/backends/qpu.forte-1", status=429, retry_after=3600)
-    events = await first_round(client.watch(NAMES, interval=60))
+    stream = client.watch(NAMES, interval=60)
+    events = await first_round(stream)
+    await stream.aclose()
     by_name = {e.name: e for e in events}
-    assert by_name["qpu.aria-1"].current is not None
-    assert getattr(by_name["qpu.forte-1"].error, "retry_after", None) == 3600.0
+    aria, forte = by_name["qpu.aria-1"], by_name["qpu.forte-1"]
+    assert aria.current is not None and aria.current.name == "qpu.aria-1"
+    assert (aria.previous, aria.error, aria.changed_fields) == (None, None, ())
+    assert (forte.previous, forte.current, forte.changed_fields) == (None, None, ())
+    assert isinstance(forte.error, RateLimitError) and forte.error.retry_after == 3600.0
 
 
 @pytest.mark.parametrize(
@@ -241,19 +250,50 @@ def backend(**fields: Any) -> Backend:
 
 
 def test_watcher_pure_sequence() -> None:
+    """Each round's events, whole: who, what before, what now, why, and which fields changed."""
     watcher = Watcher(frozenset({"average_queue_time"}))
-    error = ServerError("down", status_code=503, request_id="r1")
-    same_error = ServerError("down", status_code=503, request_id="r2")
+    first, queued = backend(), backend(average_queue_time=9.0)
+    down = ServerError("down", status_code=503, request_id="r1")
+    same_error = ServerError("down", status_code=503, request_id="r2")  # a new request id only
+    other_error = ServerError("down", status_code=502, request_id="r3")
+    flipped = backend(status="unavailable", qubits=36, degraded=True)
+    odd = backend(extra={"k": 1})
     rounds = [
-        BackendsSnapshot({"a": backend()}),
-        BackendsSnapshot({"a": backend(average_queue_time=9.0)}),
-        BackendsSnapshot({}, {"a": error}),
-        BackendsSnapshot({}, {"a": same_error}),
-        BackendsSnapshot({"a": backend()}),
-        BackendsSnapshot({"a": backend(extra={"k": 1})}),
+        ({"a": first}, {}),
+        ({"a": queued}, {}),  # an ignored field alone: no event
+        ({}, {"a": down}),
+        ({}, {"a": same_error}),  # the same error again: no event
+        ({}, {"a": other_error}),  # a different one: an event
+        ({"a": first}, {}),  # recovery: previous is the last good value, `queued`
+        ({"a": flipped, "b": first}, {}),  # fields in declaration order; b is a first sight
+        ({"a": odd, "b": first}, {}),
+        ({"a": odd, "b": first}, {}),  # nothing changed
     ]
-    counts = [len(watcher.update(s)) for s in rounds]
-    assert counts == [1, 0, 1, 0, 1, 1]
+    events = [watcher.update(BackendsSnapshot(good, errors)) for good, errors in rounds]
+    assert events == [
+        [BackendChange("a", None, first)],
+        [],
+        [BackendChange("a", queued, None, down)],
+        [],
+        [BackendChange("a", queued, None, other_error)],
+        [BackendChange("a", queued, first, None, ())],
+        [BackendChange("a", first, flipped, None, ("status", "qubits", "degraded")),
+         BackendChange("b", None, first)],
+        [BackendChange("a", flipped, odd, None, ("status", "qubits", "degraded", "extra"))],
+        [],
+    ]  # fmt: skip
+    assert events[2][0].error is down and events[4][0].error is other_error
+
+
+def test_watcher_compares_every_field_it_is_not_told_to_ignore() -> None:
+    watcher = Watcher(frozenset())
+    watcher.update(BackendsSnapshot({"a": backend()}))
+    (event,) = watcher.update(BackendsSnapshot({"a": backend(average_queue_time=1.0)}))
+    assert event.changed_fields == ("average_queue_time",)
+    assert event.previous == backend() and event.current == backend(average_queue_time=1.0)
+    nan = backend(extra={"x": float("nan")})
+    watcher.update(BackendsSnapshot({"a": nan}))
+    assert watcher.update(BackendsSnapshot({"a": backend(extra={"x": float("nan")})})) == []
 
 
 async def test_poll_yields_every_round_and_follows_a_callable_name_set() -> None:
@@ -279,5 +319,63 @@ async def test_poll_yields_every_round_and_follows_a_callable_name_set() -> None
     # A name that joins the set is a first sight; an unchanged round has no changes.
     assert [(c.name, c.previous) for c in second.changes] == [("qpu.forte-1", None)]
     assert list(third.snapshot) == ["qpu.aria-1", "qpu.forte-1"] and third.changes == ()
-    assert first.duration >= 0 and first.started_at <= second.started_at
+    assert 0 < first.duration < 30  # a round with a request to the emulator takes some time
+    assert first.started_at < second.started_at
     assert len(asked) == 3
+
+
+def test_watcher_reports_every_first_sight_and_every_new_error_in_a_round() -> None:
+    watcher = Watcher(frozenset())
+    a, b = backend(), backend(name="b")
+    assert watcher.update(BackendsSnapshot({"a": a, "b": b})) == [
+        BackendChange("a", None, a),
+        BackendChange("b", None, b),
+    ]
+    down_a = ServerError("down", status_code=503)
+    down_b = ServerError("down", status_code=503)
+    assert watcher.update(BackendsSnapshot({}, {"a": down_a, "b": down_b})) == [
+        BackendChange("a", a, None, down_a),
+        BackendChange("b", b, None, down_b),
+    ]
+    # a fails the same way again (no event); b fails differently (an event), after a.
+    still = ServerError("down", status_code=503)
+    gone = NotFoundError("gone", status_code=404)
+    assert watcher.update(BackendsSnapshot({}, {"a": still, "b": gone})) == [
+        BackendChange("b", b, None, gone)
+    ]
+
+
+def test_an_error_of_another_kind_with_the_same_words_is_a_change() -> None:
+    watcher = Watcher(frozenset())
+    first = ServerError("down", status_code=503)
+    other_class = APIStatusError("down", status_code=503)
+    no_status = APIConnectionError("down")
+    timed_out = APITimeoutError("down")
+    events = [
+        watcher.update(BackendsSnapshot({}, {"a": error}))
+        for error in (first, other_class, no_status, timed_out, APITimeoutError("down"))
+    ]
+    assert events == [
+        [BackendChange("a", None, None, first)],
+        [BackendChange("a", None, None, other_class)],
+        [BackendChange("a", None, None, no_status)],
+        [BackendChange("a", None, None, timed_out)],
+        [],
+    ]
+
+
+def test_a_backend_that_fails_from_its_first_round_recovers_with_no_previous() -> None:
+    watcher = Watcher(frozenset())
+    error = ServerError("down", status_code=503)
+    assert watcher.update(BackendsSnapshot({}, {"a": error})) == [
+        BackendChange("a", None, None, error)
+    ]
+    assert watcher.update(BackendsSnapshot({"a": backend()})) == [
+        BackendChange("a", None, backend(), None, ())
+    ]
+    assert watcher.update(BackendsSnapshot({"a": backend()})) == []
+
+
+def test_ignore_must_name_backend_fields() -> None:
+    with pytest.raises(ValueError, match=r"^ignore names no Backend field: queue, speed$"):
+        Watcher(frozenset({"speed", "queue", "status"}))

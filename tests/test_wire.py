@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import linecache
 import pickle
 import re
@@ -18,6 +19,7 @@ from ionq_backends import (
     APIStatusError,
     AuthenticationError,
     Backend,
+    Characterization,
     IonQClient,
     IonQError,
     NotFoundError,
@@ -26,7 +28,13 @@ from ionq_backends import (
     ServerError,
 )
 from ionq_backends._cli import parser
-from ionq_backends._cli.format import backend_rows, describe_change, human_duration, table
+from ionq_backends._cli.format import (
+    backend_rows,
+    describe_change,
+    error_json,
+    human_duration,
+    table,
+)
 from ionq_backends._models import BackendChange
 from ionq_backends._wire import PROFILES, Request, decipher_response, make_converter, profile_for
 from ionq_backends._wire.converter import compile_backend
@@ -35,6 +43,7 @@ from ionq_backends.emulator import Emulator
 from ionq_backends.emulator._versions import RENDERINGS
 
 PACKAGE = Path(__file__).parent.parent / "ionq_backends"
+NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 
 
 def test_every_profile_has_an_emulator_rendering() -> None:
@@ -241,7 +250,8 @@ def test_the_generated_structurer_source_is_in_linecache() -> None:
     frames = traceback.extract_tb(caught.value.__traceback__)
     generated = [f for f in frames if f.filename.startswith("<ionq_backends generated")]
     assert generated, [f.filename for f in frames]
-    assert "parse1(v)" in linecache.getline(generated[0].filename, generated[0].lineno or 0)
+    line = linecache.getline(generated[0].filename, generated[0].lineno or 0)
+    assert "parse1(v)" in line and line.endswith("\n")  # as linecache holds a file's lines
     assert generated[0].line and "parse1(v)" in generated[0].line
 
 
@@ -283,6 +293,136 @@ def test_formatters_are_pure_text() -> None:
     changed = Backend("qpu.a", "unavailable", "v0.4", qubits=25)
     line = describe_change(BackendChange("qpu.a", backend, changed, None, ("status",)), now)
     assert line == f"2026-01-01T12:00:00Z  {'qpu.a':22}  status: available -> unavailable"
+    recovered = describe_change(BackendChange("qpu.a", backend, changed), now)
+    assert recovered == f"2026-01-01T12:00:00Z  {'qpu.a':22}  recovered  unavailable"
+
+
+def test_errors_as_json_say_what_and_for_a_status_which() -> None:
+    status = NotFoundError("gone", status_code=404, request_id="r-1", path="/p")
+    assert error_json(status) == {"type": "NotFoundError", "message": "gone",
+                                  "status_code": 404, "request_id": "r-1"}  # fmt: skip
+    assert error_json(IonQError("odd")) == {"type": "IonQError", "message": "odd"}
+    timed_out = describe_change(BackendChange("qpu.a", None, None, IonQError("odd")), now=NOW)
+    assert timed_out == f"2026-01-01T12:00:00Z  {'qpu.a':22}  ERROR  odd"
+
+
+# Every request a profile builds, whole (mutation testing: paths, parameters, `public`)
+
+
+def test_v03_requests() -> None:
+    v3 = PROFILES["v0.3"]
+    listing = Request("backends", (), public=True)
+    verbose = Request("backends", (("status", "verbose"),), public=True)
+    assert v3.list_backends() == v3.backend("q.x") == v3.backend("q.x", verbose=False) == listing
+    assert v3.list_backends(verbose=True) == v3.backend("q.x", verbose=True) == verbose
+    assert v3.characterization("q.x", "abc") == Request("characterizations/abc")
+    assert v3.characterizations("q.x", {"limit": "2", "page": "3"}) == Request(
+        "characterizations/backends/q.x", (("limit", "2"), ("page", "3"))
+    )
+    assert v3.latest_characterization("q.x") == Request("characterizations/backends/q.x/current")
+
+
+def test_v04_requests() -> None:
+    v4 = PROFILES["v0.4"]
+    assert v4.list_backends() == Request("backends", (), public=True)
+    assert v4.backend("q.x") == v4.backend("q.x", verbose=True) == Request("backends/q.x", (), True)
+    assert v4.characterization("q.x", "abc") == Request("backends/q.x/characterizations/abc")
+    assert v4.characterizations("q.x", {"limit": "2", "page": "3"}) == Request(
+        "backends/q.x/characterizations", (("limit", "2"), ("page", "3"))
+    )
+    assert v4.latest_characterization("q.x") == Request(
+        "backends/q.x/characterizations", (("limit", "1"), ("page", "1"))
+    )
+    assert v4.latest_characterization("q.x").query == {"limit": "1", "page": "1"}
+    assert Request("backends").query is None
+
+
+CHARACTERIZATION = {"id": "c-1", "date": 1750032000, "fidelity": {"1q": {"mean": 0.99}}}
+
+
+@pytest.mark.parametrize("none", [None, [], {}])
+def test_v03_latest_none_shapes(none: Any) -> None:
+    v3 = PROFILES["v0.3"]
+    assert v3.latest_from(none, v3.structurers()) is None
+
+
+def test_latest_from_each_version() -> None:
+    v3, v4 = PROFILES["v0.3"], PROFILES["v0.4"]
+    found = v3.latest_from(CHARACTERIZATION, v3.structurers())
+    assert found is not None and found.id == "c-1"
+    page = {"characterizations": [CHARACTERIZATION, {**CHARACTERIZATION, "id": "c-0"}]}
+    first = v4.latest_from(page, v4.structurers())
+    assert first is not None and first.id == "c-1"
+    for empty in ({"characterizations": [], "pages": 0}, {"characterizations": None}):
+        assert v4.latest_from(empty, v4.structurers()) is None
+
+
+def test_a_backend_missing_from_the_list_is_a_404() -> None:
+    with pytest.raises(NotFoundError) as caught:
+        PROFILES["v0.3"].select_backend([], "qpu.x")
+    assert caught.value.status_code == 404
+    assert caught.value.message == "backend 'qpu.x' is not in the backends list"
+
+
+@pytest.mark.parametrize("version", [None, 0.4, ["v0.4"], b"v0.4"])
+def test_an_api_version_that_is_no_str_is_a_value_error(version: Any) -> None:
+    with pytest.raises(ValueError, match="unknown api_version"):
+        profile_for(version)
+
+
+@pytest.mark.parametrize("version", ["v0.3", "v0.4"])
+def test_a_profiles_converter_is_lenient_unless_asked(version: str) -> None:
+    profile = PROFILES[version]
+    item = {**CHARACTERIZATION, "new": 1, "timing": {"zz": 2},
+            "fidelity": {"1q": {profile.statistic: 0.9, "p90": 0.95}}}  # fmt: skip
+    lenient = profile.converter().structure(item, Characterization)
+    assert lenient.extra == {"new": 1} and lenient.timing.extra == {"zz": 2}
+    with pytest.raises(ResponseValidationError) as caught:
+        profile.converter(strict=True).structure(item, Characterization)
+    assert caught.value.errors == (
+        '$.fidelity["1q"].p90: unknown field',
+        "$.new: unknown field",
+        "$.timing.zz: unknown field",
+    )
+    with pytest.raises(ResponseValidationError) as caught:
+        profile.converter().structure({"date": 1750032000}, Characterization)
+    assert caught.value.errors == ("$.id: required field missing",)
+
+
+# decipher_response at the edges of 2xx, and what a status error keeps
+
+
+@pytest.mark.parametrize("status", [200, 201, 204, 299])
+def test_every_2xx_is_data(status: int) -> None:
+    assert decipher_response(status, {}, b"[]") == []
+
+
+@pytest.mark.parametrize("status", [199, 300, 301, 304])
+def test_anything_else_is_a_status_error(status: int) -> None:
+    with pytest.raises(APIStatusError) as caught:
+        decipher_response(status, {}, b"[]")
+    assert caught.value.status_code == status
+
+
+def test_a_status_error_keeps_type_body_and_request_id_from_any_mapping() -> None:
+    body = b'{"error": "Forbidden", "message": "no", "statusCode": 403}'
+    with pytest.raises(APIStatusError) as caught:
+        decipher_response(403, {"x-request-id": "r-3"}, body)
+    error = caught.value
+    assert (error.error_type, error.request_id) == ("Forbidden", "r-3")
+    assert error.body == {"error": "Forbidden", "message": "no", "statusCode": 403}
+
+
+def test_invalid_json_says_why_in_at_most_80_characters() -> None:
+    deep = b"[" * 100_000
+    try:
+        json.loads(deep)
+    except RecursionError as exc:
+        reason = str(exc)
+    assert len(reason) > 80
+    with pytest.raises(ResponseValidationError) as caught:
+        decipher_response(200, {}, deep)
+    assert caught.value.problems == (("", f"invalid JSON (RecursionError: {reason[:80]})"),)
 
 
 def test_what_a_fast_decoder_refuses_is_read_again_by_json(monkeypatch: pytest.MonkeyPatch) -> None:
