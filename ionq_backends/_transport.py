@@ -223,8 +223,6 @@ class Transport:
                 connector=connector,
                 timeout=self._aiohttp_timeout,
                 headers=self._headers,
-                # IonQ's API sets no cookies: skip the jar's work on every request and answer.
-                cookie_jar=aiohttp.DummyCookieJar(),
             )
         return self._session
 
