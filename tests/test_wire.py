@@ -436,8 +436,8 @@ def test_what_a_fast_decoder_refuses_is_read_again_by_json(monkeypatch: pytest.M
     monkeypatch.setattr(response, "_fast_loads", refuses)
     (value,) = response.decode_json(b"[NaN]")
     assert math.isnan(value)  # then a problem with its path, in the structurer
-    monkeypatch.setattr(response, "_fast_loads", lambda body: ["fast"])
-    assert response.decode_json(b'["slow"]') == ["fast"]
+    monkeypatch.setattr(response, "_fast_loads", lambda body: ["fast", body])
+    assert response.decode_json(b'["slow"]') == ["fast", b'["slow"]']
 
 
 def test_run_loop_runs_a_coroutine_on_whichever_loop_is_there() -> None:
@@ -447,3 +447,23 @@ def test_run_loop_runs_a_coroutine_on_whichever_loop_is_there() -> None:
         return 42
 
     assert run_loop(answer()) == 42
+
+
+def test_structure_functions_are_lenient_unless_asked() -> None:
+    from ionq_backends._wire.profile import structure_backend
+
+    item = {"backend": "a", "status": "available", "surprise": 1}
+    lenient = PROFILES["v0.4"].structurers()
+    assert lenient.backend(item).extra == {"surprise": 1}
+    assert structure_backend(lenient, "", item).extra == {"surprise": 1}  # the body itself
+    with pytest.raises(ResponseValidationError) as caught:
+        structure_backend(PROFILES["v0.4"].structurers(strict=True), "[2]", item)
+    assert caught.value.problems == (("[2].surprise", "unknown field"),)
+
+
+def test_listed_names_are_the_string_names_of_a_listing_in_order() -> None:
+    listed = PROFILES["v0.4"].listed_names
+    data = [{"backend": "b"}, {"backend": "a"}, {"backend": "b"}, {"backend": 3}, {"x": 1}, "c"]
+    assert listed(data) == ["b", "a"]
+    assert listed({"backend": "a"}) == []
+    assert listed(None) == []
