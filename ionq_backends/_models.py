@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 import attrs
 
@@ -218,63 +218,66 @@ def _no_errors() -> Mapping[str, IonQError]:
     return {}
 
 
-@attrs.frozen(eq=False)
-class BackendsSnapshot(Mapping[str, Backend]):
-    """The outcome of one fan-out: a mapping of the names that succeeded, plus `errors`."""
+V = TypeVar("V")
 
-    backends: Mapping[str, Backend]
-    errors: Mapping[str, IonQError] = attrs.field(factory=_no_errors)
-    fetched_at: datetime | None = None
 
-    def __getitem__(self, name: str) -> Backend:
-        return self.backends[name]
+class _Outcome(Mapping[str, V]):
+    """A fan-out's outcome: a mapping of the names that succeeded, plus `errors` for the rest."""
+
+    __slots__ = ()
+    _what: ClassVar[str]  # the plural the error message counts
+    errors: Mapping[str, IonQError]
+
+    def _found(self) -> Mapping[str, V]:
+        raise NotImplementedError
+
+    def __getitem__(self, name: str) -> V:
+        return self._found()[name]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.backends)
+        return iter(self._found())
 
     def __len__(self) -> int:
-        return len(self.backends)
+        return len(self._found())
 
     def raise_for_errors(self) -> None:
-        """Raise an `ExceptionGroup` of every backend's error, if any failed."""
+        """Raise an `ExceptionGroup` of every failed name's error, if any failed."""
         if self.errors:
+            total = len(self.errors) + len(self._found())
             raise ExceptionGroup(
-                f"{len(self.errors)} of {len(self.errors) + len(self.backends)} backends failed: "
-                + ", ".join(self.errors),
+                f"{len(self.errors)} of {total} {self._what} failed: " + ", ".join(self.errors),
                 list(self.errors.values()),
             )
 
 
 @attrs.frozen(eq=False)
-class CharacterizationsSnapshot(Mapping[str, Characterization | None]):
+class BackendsSnapshot(_Outcome[Backend]):
+    """The outcome of one fan-out: a mapping of the names that succeeded, plus `errors`."""
+
+    _what: ClassVar[str] = "backends"
+    backends: Mapping[str, Backend]
+    errors: Mapping[str, IonQError] = attrs.field(factory=_no_errors)
+    fetched_at: datetime | None = None
+
+    def _found(self) -> Mapping[str, Backend]:
+        return self.backends
+
+
+@attrs.frozen(eq=False)
+class CharacterizationsSnapshot(_Outcome[Characterization | None]):
     """The outcome of `latest_characterizations()`: each backend's latest, plus `errors`.
 
     A value is `None` when the API has no characterization for that backend; a backend whose
     fetch failed is absent and its `IonQError` is in `errors`.
     """
 
+    _what: ClassVar[str] = "characterizations"
     characterizations: Mapping[str, Characterization | None]
     errors: Mapping[str, IonQError] = attrs.field(factory=_no_errors)
     fetched_at: datetime | None = None
 
-    def __getitem__(self, name: str) -> Characterization | None:
-        return self.characterizations[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.characterizations)
-
-    def __len__(self) -> int:
-        return len(self.characterizations)
-
-    def raise_for_errors(self) -> None:
-        """Raise an `ExceptionGroup` of every backend's error, if any failed."""
-        if self.errors:
-            total = len(self.errors) + len(self.characterizations)
-            raise ExceptionGroup(
-                f"{len(self.errors)} of {total} characterizations failed: "
-                + ", ".join(self.errors),
-                list(self.errors.values()),
-            )
+    def _found(self) -> Mapping[str, Characterization | None]:
+        return self.characterizations
 
 
 @attrs.frozen
