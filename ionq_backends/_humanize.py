@@ -1,11 +1,11 @@
-"""Durations and ages as people read them (pure): one formatter for the CLI, the examples and
-users' own output."""
+"""Text for people (pure): durations and ages as the CLI, the examples and users print them,
+and server-sent text made safe for a terminal."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-__all__ = ["format_age", "format_duration"]
+__all__ = ["format_age", "format_duration", "printable"]
 
 
 def format_duration(value: timedelta | None) -> str:
@@ -41,3 +41,13 @@ def format_age(moment: datetime | None, now: datetime) -> str:
     else:
         text = f"{int(seconds // 86400)} d"
     return f"in {text}" if ahead else f"{text} ago"
+
+
+# C0 controls (ESC among them), DEL and C1 controls: a server-sent name, status or message that
+# carries them could move the cursor, retitle the window or clear the screen.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+
+
+def printable(text: str) -> str:
+    """`text` with every control character shown as a `\\xNN` escape, for a terminal."""
+    return text.translate(_CONTROLS)

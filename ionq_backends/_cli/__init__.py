@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from .. import _argtypes as args
 from .._constants import (
     DEFAULT_API_VERSION,
     DEFAULT_TIMEOUT,
@@ -26,7 +27,7 @@ from .._logging import enable as enable_logging
 from .._signals import run_loop
 from .._wire import PROFILES
 from ..service import cli as serve_cli
-from . import args, fleet
+from . import fleet
 from .commands import COMMANDS, PROG, Abort, Output, Usage, report
 from .format import printable
 

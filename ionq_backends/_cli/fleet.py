@@ -12,12 +12,12 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from .. import _argtypes as args
 from .._client import IonQClient
 from .._errors import IonQError
 from .._models import Backend, Characterization, ErrorRate
 from .._ranking import CircuitShape, RankedBackend, rank_for_circuit
 from .._selection import OrderBy, select
-from . import args
 from .format import human_duration, relative, table
 
 _LIST_SORTS: dict[str, OrderBy] = {"queue": "queue_time", "qubits": "qubits", "name": "name"}

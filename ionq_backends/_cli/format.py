@@ -12,6 +12,7 @@ from typing import Any
 from .._errors import APIStatusError, IonQError
 from .._humanize import format_age as relative
 from .._humanize import format_duration as human_duration
+from .._humanize import printable
 from .._models import Backend, BackendChange, BackendStatus
 
 __all__ = [
@@ -39,16 +40,6 @@ STATUS_COLOURS: Mapping[str, str] = {
     "ERROR": "31",
 }
 BACKEND_HEADERS = ("NAME", "STATUS", "QUBITS", "QUEUE", "UPDATED", "DEGRADED")
-
-
-# C0 controls (ESC among them), DEL and C1 controls: a server-sent name, status or message that
-# carries them could move the cursor, retitle the window or clear the screen.
-_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
-
-
-def printable(text: str) -> str:
-    """`text` with every control character shown as a `\\xNN` escape, for a terminal."""
-    return text.translate(_CONTROLS)
 
 
 def table(

@@ -21,6 +21,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from .. import _argtypes
 from .._constants import DEFAULT_API_VERSION, DEFAULT_TIMEOUT
 from .._signals import Stop, run_loop
 from .._urls import is_loopback
@@ -56,20 +57,6 @@ def _argtype(parse: Any, what: str) -> Any:
     return convert
 
 
-def _positive(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise ValueError(f"must be positive, got {text}")
-    return value
-
-
-def _port(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 65535:
-        raise ValueError(f"must be 0-65535, got {text}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser, *, common: bool = True) -> None:
     """Add serve's options to `parser`; `common=False` leaves out --api-version, --base-url,
     --emulator and --timeout, for a parent CLI whose shared options already hold them."""
@@ -86,7 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, common: bool = True) -> No
         )
         parser.add_argument(
             "--timeout",
-            type=_argtype(_positive, "seconds"),
+            type=_argtypes.positive,
             default=DEFAULT_TIMEOUT,
             metavar="SECONDS",
             help="per-request timeout (default: %(default)s)",
@@ -110,7 +97,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, common: bool = True) -> No
     )
     parser.add_argument(
         "--port",
-        type=_argtype(_port, "port"),
+        type=_argtypes.port,
         default=DEFAULT_PORT,
         help="port, 0 for any free one (default: %(default)s)",
     )

@@ -1,13 +1,13 @@
-"""argparse types for the command line (pure): each refuses with a message that names the value
-and what was expected, never an internal function's name."""
+"""argparse types for the command line and `serve` (pure): each refuses with a message that names
+the value and what was expected, never an internal function's name."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
 
-from .. import _params
-from .format import printable
+from . import _params
+from ._humanize import printable
 
 __all__ = ["integer", "non_negative", "port", "positive"]
 
