@@ -25,6 +25,7 @@ from ._constants import (
     URL_CACHE_SIZE,
     USER_AGENT,
 )
+from ._deadline import Deadlines
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -165,10 +166,11 @@ class Transport:
 
     def _set_timeout(self, timeout: aiohttp.ClientTimeout) -> None:
         self._timeout = timeout
-        # `total` is kept by an asyncio.timeout around each attempt, not by aiohttp: aiohttp's
-        # own timer can swallow a caller's cancellation that lands in the same loop iteration
-        # (its uncancel), and a swallowed deadline turns into retries.
+        # `total` bounds each attempt through `Deadlines`, not aiohttp's timer: aiohttp's own
+        # can swallow a caller's cancellation that lands in the same loop iteration (its
+        # uncancel), and a swallowed deadline turns into retries.
         self._total = timeout.total
+        self._deadlines = Deadlines(self._total)
         sock_read = timeout.sock_read
         if sock_read is not None and self._total is not None and sock_read >= self._total:
             sock_read = None  # the attempt's own deadline comes first: one timer, not two
@@ -229,6 +231,7 @@ class Transport:
     async def close(self) -> None:
         """Close the session if it is ours; a borrowed one stays open. Idempotent."""
         self._closed = True
+        self._deadlines.close()
         session, self._session = self._session, None
         anonymous, self._anonymous = self._anonymous, None
         if anonymous is not None and anonymous[0] is not session:
@@ -272,24 +275,23 @@ class Transport:
         while True:
             status: int | None = None
             try:
-                async with (
-                    self._semaphore,
-                    asyncio.timeout(self._total),
-                    session.get(url, **per_request) as resp,
-                ):
-                    status = resp.status
-                    headers = resp.headers
-                    location = headers.get("Location") if status in _REDIRECTS else None
-                    if location:
-                        url = self._redirect(url, location, resp, redirects)
-                        redirects += 1
-                        started = monotonic()
-                        continue
-                    length = resp.content_length
-                    if length is not None and length <= MAX_BODY_BYTES:
-                        body = await resp.read()  # the usual answer: small, its length known
-                    else:
-                        body = await _read_capped(resp)
+                async with self._semaphore:
+                    with self._deadlines.attempt():
+                        async with session.get(url, **per_request) as resp:
+                            status = resp.status
+                            headers = resp.headers
+                            location = headers.get("Location") if status in _REDIRECTS else None
+                            if location:
+                                url = self._redirect(url, location, resp, redirects)
+                                redirects += 1
+                                started = monotonic()
+                                continue
+                            length = resp.content_length
+                            # The usual answer is small, its length known.
+                            if length is not None and length <= MAX_BODY_BYTES:
+                                body = await resp.read()
+                            else:
+                                body = await _read_capped(resp)
                 coding = headers.get("Content-Encoding")
                 if coding is not None:
                     body = decode_body(body, coding, headers.get("x-request-id"))
