@@ -13,6 +13,8 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 from multidict import CIMultiDict
 
 from ionq_backends import (
@@ -438,6 +440,43 @@ def test_what_a_fast_decoder_refuses_is_read_again_by_json(monkeypatch: pytest.M
     assert math.isnan(value)  # then a problem with its path, in the structurer
     monkeypatch.setattr(response, "_fast_loads", lambda body: ["fast", body])
     assert response.decode_json(b'["slow"]') == ["fast", b'["slow"]']
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(
+    value=_JSON,
+    before=st.sampled_from(["", " ", "\n\t", "\ufeff"]),
+    after=st.sampled_from(["", " ", "\r\n", "x", "]"]),
+    encoding=st.sampled_from(["utf-8", "utf-16", "utf-32", "latin-1"]),
+)
+def test_the_standard_decoder_reads_exactly_what_json_loads_reads(
+    value: Any, before: str, after: str, encoding: str
+) -> None:
+    from ionq_backends._wire import response
+
+    try:
+        body = (before + json.dumps(value, ensure_ascii=False) + after).encode(encoding)
+    except UnicodeEncodeError:
+        assume(False)  # latin-1 has no such character: nothing to send
+    saved = response._fast_loads
+    response._fast_loads = None  # the run-time dependencies alone (no orjson)
+    try:
+        expected: Any = json.loads(body)
+    except (ValueError, RecursionError):
+        expected = ResponseValidationError
+    try:
+        got: Any = response.decode_json(body)
+    except ResponseValidationError:
+        got = ResponseValidationError
+    finally:
+        response._fast_loads = saved
+    assert repr(got) == repr(expected)  # repr: NaN is never equal to itself
 
 
 def test_run_loop_runs_a_coroutine_on_whichever_loop_is_there() -> None:

@@ -11,7 +11,6 @@ import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from itertools import repeat
 from typing import Any, NoReturn, TypeVar
 
 import attrs
@@ -131,14 +130,19 @@ def string(value: Any) -> str:
     fail("string", value)
 
 
+_join = "".join
+
+
 def strings(value: Any) -> tuple[str, ...]:
     if type(value) is not list:
         fail("array of strings", value)
-    if not all(map(isinstance, value, repeat(str))):  # a C-level loop: gate lists are long
+    try:
+        _join(value)  # raises at the first non-string: a C loop, a third of an isinstance map's
+    except TypeError:
         raise Invalid(
             [(f"[{i}]", f"expected string, got {got(v)}") for i, v in enumerate(value)
              if type(v) is not str]
-        )  # fmt: skip
+        ) from None  # fmt: skip
     return tuple(value)
 
 
