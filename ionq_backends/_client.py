@@ -189,7 +189,11 @@ class IonQClient:
 
     async def get_backend(self, name: str) -> Backend:
         """One backend by name (v0.3 has no single-backend path: it is picked from the list)."""
-        return (await self._get_backend(name))[0]
+        # `_get_backend`'s lines rather than a call to it: a coroutine layer is paid again at
+        # every suspension of the request under it.
+        name = _name(name)
+        reply = await self._transport.get(self._backend_request(name))
+        return self._pick(reply, name)
 
     async def _get_backend(self, name: str) -> tuple[Backend, Reply]:
         name = _name(name)

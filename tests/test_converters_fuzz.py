@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -31,6 +33,8 @@ SCALARS = (
     | st.floats(allow_nan=True, allow_infinity=True)
     | st.text(max_size=12)
     | st.sampled_from(["available", "running", "2025-06-16T00:00:00Z", "/characterizations/x"])
+    # The edges of every number check, often enough to meet each field on every run.
+    | st.sampled_from([math.nan, math.inf, -math.inf, 2**53, 2**53 + 1, -(2**53) - 1, 5, 5.0])
 )
 JSON = st.recursive(
     SCALARS,
@@ -54,13 +58,17 @@ def test_any_json_gives_a_model_or_a_validation_error(
         assert isinstance(result, expected)
 
 
+GATES = st.lists(st.text(max_size=3), max_size=4) | st.lists(SCALARS, max_size=3) | SCALARS
 BACKENDISH = st.fixed_dictionaries(
     {"backend": st.text(max_size=10), "status": st.text(max_size=10)},
-    optional=dict.fromkeys(
-        ["qubits", "average_queue_time", "last_updated", "degraded", "kw",
-         "characterization_url", "characterization_id"],
-        SCALARS,
-    ),
+    optional={
+        **dict.fromkeys(
+            ["qubits", "average_queue_time", "last_updated", "degraded", "kw",
+             "characterization_url", "characterization_id"],
+            SCALARS,
+        ),
+        **dict.fromkeys(["supported_gates", "noise_models"], GATES),
+    },
 )  # fmt: skip
 
 
@@ -117,5 +125,36 @@ def test_generated_backend_structurer_agrees_with_the_walk(
     else:
         got = fast(data)
         assert got == expected
+        assert repr(got) == repr(expected)  # 5.0 is no 5, a tuple no list
         assert type(got.status) is type(expected.status)
         assert got.extra == expected.extra
+
+
+EDGES = [math.nan, math.inf, -math.inf, 2**53, 2**53 + 1, -(2**53) - 1, 5, 5.0, -0.0, True,
+         False, None, "", "x", "2025-06-16T00:00:00Z", [], ["a"], ["a", 1], [None], {}]  # fmt: skip
+
+
+@pytest.mark.parametrize("version", ["v0.3", "v0.4"])
+@pytest.mark.parametrize("strict", [False, True])
+def test_generated_structurer_agrees_with_the_walk_on_every_fields_edges(
+    version: str, strict: bool
+) -> None:
+    """Each known key alone at each edge of the inline checks, the rest of the object valid
+    (where another key also fails, the generated code hands over to the walk anyway)."""
+    from ionq_backends._wire.converter import compile_backend as _compile_backend
+    from ionq_backends._wire.parse import Invalid as _Invalid
+
+    table, walk = _walked(version, strict)
+    fast = _compile_backend(table, version, strict, walk)
+    for name in table.plan:
+        for value in EDGES:
+            data = {"backend": "qpu.x", "status": "available", name: value}
+            try:
+                expected: Any = repr(walk(data))
+            except _Invalid as invalid:
+                expected = invalid.problems
+            try:
+                got: Any = repr(fast(data))
+            except _Invalid as invalid:
+                got = invalid.problems
+            assert got == expected, (name, value)

@@ -325,3 +325,20 @@ def test_the_walk_collects_every_problem_in_order() -> None:
         parse.walk([], TABLE, False, "thing")
     assert info.value.problems == [("", "expected thing, got []")]
     assert parse.walk({"id": "a", "n": None}, TABLE, False, "x") == ({"id": "a", "n": None}, {})
+
+
+def test_iso_stamps_read_before_are_kept_bounded_and_problems_never() -> None:
+    parse._ISO_READ.clear()
+    first = parse.when("2026-11-21T22:47:18Z")
+    assert parse.when("2026-11-21T22:47:18Z") is first  # read once, kept
+    assert first == datetime(2026, 11, 21, 22, 47, 18, tzinfo=UTC)
+    with pytest.raises(Invalid):
+        parse.when("yesterday")
+    with pytest.raises(Invalid):
+        parse.when("yesterday")  # refused again, never kept
+    assert "yesterday" not in parse._ISO_READ
+    for second in range(parse._ISO_READ_MAX + 10):
+        parse.when(f"2026-11-21T22:{second // 60 % 60:02d}:{second % 60:02d}+0{second // 3600}:00")
+    assert 0 < len(parse._ISO_READ) <= parse._ISO_READ_MAX
+    with pytest.raises(Invalid):
+        parse.when([2025])  # unhashable: refused as before, not a TypeError

@@ -18,7 +18,19 @@ import cattrs
 from .._errors import ResponseValidationError
 from .._models import Backend, Characterization, CharacterizationPage, Timing
 from .dates import iso_z
-from .parse import Invalid, Table, each, fail, got, integer, walk
+from .parse import (
+    MAX_INTEGER,
+    Invalid,
+    Parser,
+    Table,
+    each,
+    fail,
+    got,
+    integer,
+    number,
+    strings,
+    walk,
+)
 
 __all__ = ["Structurers", "Tables", "build_converter", "build_structurers"]
 
@@ -76,7 +88,11 @@ def build_structurers(api_version: str, tables: Tables, strict: bool) -> Structu
         kwargs, extra = walk(obj, tables.backend, strict, "backend object")
         return Backend(**kwargs, extra=extra, api_version=api_version)
 
-    backend = compile_backend(tables.backend, api_version, strict, backend_walk)
+    # An item of a list raises `Invalid`, which the list places under the item's index. A
+    # backend on its own leaves every problem to a walk that raises the error itself: the usual
+    # answer then goes through no wrapper.
+    item = compile_backend(tables.backend, api_version, strict, backend_walk)
+    backend = compile_backend(tables.backend, api_version, strict, _raising(backend_walk))
 
     def characterization(obj: Any) -> Characterization:
         kwargs, extra = walk(obj, tables.characterization, strict, "characterization object")
@@ -93,7 +109,7 @@ def build_structurers(api_version: str, tables: Tables, strict: bool) -> Structu
     def backends(obj: Any) -> list[Backend]:
         if type(obj) is not list:
             fail("array of backends", obj)
-        return each(((f"[{i}]", item) for i, item in enumerate(obj)), backend)
+        return each(((f"[{i}]", value) for i, value in enumerate(obj)), item)
 
     def page(obj: Any) -> CharacterizationPage:
         kwargs, _extra = walk(obj, _PAGE, strict, "object")
@@ -108,7 +124,7 @@ def build_structurers(api_version: str, tables: Tables, strict: bool) -> Structu
         return CharacterizationPage(tuple(items), kwargs.get("pages"))
 
     return Structurers(
-        backend=_raising(backend),
+        backend=backend,
         backends=_raising(backends),
         characterization=_raising(characterization),
         page=_raising(page),
@@ -147,6 +163,18 @@ def _positional(model: type, value_of: Mapping[str, str]) -> list[str]:
     return arguments
 
 
+# Parsers the generated code inlines for the values the wire usually carries: each expression
+# equals `{parse}(v)` for every `v` (falling back to the call for anything else), or raises the
+# `TypeError` of `"".join` on a non-string, which sends the object to the walk. A call costs more
+# than the check itself, and a backend has a dozen of them (counted with callgrind).
+_INLINE: dict[Parser, str] = {
+    number: "(v if v - v == 0.0 else {parse}(v)) if type(v) is float else "
+    "float(v) if type(v) is int and -_MAX <= v <= _MAX else {parse}(v)",  # v - v: NaN, ±inf
+    integer: "v if type(v) is int and -_MAX <= v <= _MAX else {parse}(v)",
+    strings: "_tuple(v) if type(v) is list and _join(v) is not None else {parse}(v)",
+}
+
+
 def compile_backend(
     table: Table, api_version: str, strict: bool, walk: Callable[[Any], Backend]
 ) -> Callable[[Any], Backend]:
@@ -154,18 +182,20 @@ def compile_backend(
 
     A backend is structured on every poll, and the generic walk spends most of its time on
     per-key bookkeeping. The generated code takes the common case directly: every known key
-    read once, values already of their wire type taken as they are, parsers called for the rest.
-    Anything unusual (a parser's problem, a required key missing, an unknown key in strict
-    mode) goes to `walk`, which owns every message. tests/test_converters_fuzz.py checks that
-    both agree on any input. Its source is registered with `linecache`, so a traceback shows it.
+    read once, values already of their wire type taken as they are, the usual values of numbers
+    and string lists checked inline, parsers called for the rest. Anything unusual (a parser's
+    problem, a required key missing, an unknown key in strict mode) goes to `walk`, which owns
+    every message. tests/test_converters_fuzz.py checks that both agree on any input. Its
+    source is registered with `linecache`, so a traceback shows it.
     """
-    names: dict[str, Any] = {"_Invalid": Invalid, "Backend": Backend}
-    names["known"] = frozenset(table.plan)
+    names: dict[str, Any] = {"_Invalid": Invalid, "Backend": Backend, "_MAX": MAX_INTEGER}
+    names |= {"_join": "".join, "_tuple": tuple, "known": frozenset(table.plan)}
     body = [
         "def structure(obj):",
         "    if type(obj) is not dict:",
         "        return walk(obj)",
         "    get = obj.get",
+        f"    read = {len(table.required)}",  # keys read: when all of obj's, none is unknown
         "    try:",
     ]
     value_of: dict[str, str] = {"api_version": repr(api_version), "extra": "extra"}
@@ -174,8 +204,10 @@ def compile_backend(
         var = value_of.setdefault(attr, f"a{len(value_of)}")
         if key not in table.shadowed:
             body.insert(4, f"    {var} = None")  # absent and null are both None
-        # A value already of its wire type is taken as it is; any other goes to its parser.
-        take = f"v if type(v) is type{i} else parse{i}(v)" if as_is else f"parse{i}(v)"
+        if as_is:  # a value already of its wire type is taken as it is
+            take = f"v if type(v) is type{i} else parse{i}(v)"
+        else:
+            take = _INLINE.get(parse, "{parse}(v)").format(parse=f"parse{i}")
         if key in table.required:
             body += [
                 f"        v = get({key!r})",
@@ -185,16 +217,20 @@ def compile_backend(
             ]
             continue
         primary = table.shadowed.get(key)
-        # A shadowed key is read only when the earlier key for its attribute is absent.
         body += [
             f"        v = get({key!r})",
-            "        if v is not None" + (f" and {primary!r} not in obj:" if primary else ":"),
-            f"            {var} = {take}",
+            "        if v is not None:",
+            "            read += 1",
         ]
+        # A shadowed key is taken only when the earlier key for its attribute is absent.
+        if primary:
+            body += [f"            if {primary!r} not in obj:", f"                {var} = {take}"]
+        else:
+            body += [f"            {var} = {take}"]
     body += [
-        "    except _Invalid:",
+        "    except (_Invalid, TypeError):",
         "        return walk(obj)",
-        "    if obj.keys() <= known:",
+        "    if read == len(obj) or obj.keys() <= known:",  # the second for known keys sent null
         "        extra = {}",
         "    elif strict:",
         "        return walk(obj)",

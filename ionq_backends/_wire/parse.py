@@ -179,6 +179,12 @@ def iso(value: Any) -> datetime:
     fail("ISO-8601 datetime", value)
 
 
+# ISO stamps already read, by text: a poll reads the same few again (captured lists carry one
+# `last_updated` for every backend), a datetime is immutable, and a hit costs a tenth of parsing.
+_ISO_READ: dict[str, datetime] = {}
+_ISO_READ_MAX = 1024
+
+
 def when(value: Any) -> datetime:
     """A datetime in either encoding, in every version: an ISO-8601 string or an epoch number.
 
@@ -186,7 +192,13 @@ def when(value: Any) -> datetime:
     unknown keys and statuses, not encodings.
     """
     if type(value) is str:
-        return iso(value)
+        found = _ISO_READ.get(value)
+        if found is None:
+            found = iso(value)  # a problem raises here, and nothing is kept
+            if len(_ISO_READ) >= _ISO_READ_MAX:
+                _ISO_READ.clear()
+            _ISO_READ[value] = found
+        return found
     if type(value) is int or type(value) is float:
         return epoch(value)
     fail("ISO-8601 datetime or epoch number", value)
