@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import itertools
 import os
 import random as _random
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
 import aiohttp
 import attrs
 
 from . import _params
+from ._call import Caller, Reply, Sleep, collect, settle
 from ._constants import (
     DEFAULT_API_VERSION,
     DEFAULT_BASE_URL,
@@ -28,31 +30,29 @@ from ._constants import (
     ENV_API_KEY,
     ENV_BASE_URL,
     MAX_PAGE_SIZE,
-    URL_CACHE_SIZE,
     USER_AGENT,
 )
 from ._errors import APIStatusError, IonQError, ResponseValidationError
 from ._models import (
     Backend,
     BackendChange,
-    BackendName,
     BackendsSnapshot,
     Characterization,
     CharacterizationPage,
     CharacterizationsSnapshot,
     PollRound,
+    whole_fleet,
 )
+from ._polling import changes, rounds
 from ._raw import RawResponses
-from ._retry import RetryPolicy, jittered
-from ._transport import Reply, Sleep, Transport, client_timeout
+from ._retry import RetryPolicy
+from ._transport import Transport, client_timeout
 from ._urls import check_base_url, segment
 from ._watch import Watcher
 from ._wire import Request, profile_for
 from ._wire.profile import structure_backend
 
 __all__ = ["IonQClient"]
-
-T = TypeVar("T")
 
 
 class IonQClient:
@@ -90,7 +90,6 @@ class IonQClient:
         self.strict = strict
         self._verbose = verbose_status
         self._structure = self._profile.structurers(strict=strict)
-        self._backend_requests: dict[str, Request] = {}
         self._random = random or _random.random
         self._sleep = sleep
         key = _params.api_key(api_key if api_key is not None else os.environ.get(ENV_API_KEY))
@@ -102,13 +101,11 @@ class IonQClient:
             root=root / self.api_version,
             api_key=key,
             timeout=client_timeout(timeout),
-            policy=policy,
             max_concurrency=_params.integer("max_concurrency", max_concurrency, low=1),
             session=session,
-            sleep=sleep,
-            random=self._random,
             headers=_params.headers(default_headers, user_agent, USER_AGENT),
         )
+        self._caller = Caller(self._transport, policy, sleep=sleep, random=self._random)
 
     def with_options(
         self,
@@ -120,7 +117,7 @@ class IonQClient:
         """A client with other options that shares this one's connection pool and concurrency
         bound: `client.with_options(timeout=5).get_backend(name)`. Closing it leaves this one
         open; closing this one closes both."""
-        policy = self._transport.policy
+        policy = self._caller.policy
         changed = RetryPolicy(
             max_retries=policy.max_retries
             if max_retries is None
@@ -131,9 +128,9 @@ class IonQClient:
         )
         clone = copy.copy(self)
         clone._transport = self._transport.derive(
-            timeout=self._transport.timeout if timeout is None else client_timeout(timeout),
-            policy=changed,
+            timeout=self._transport.timeout if timeout is None else client_timeout(timeout)
         )
+        clone._caller = self._caller.derive(clone._transport, changed)
         return clone
 
     @property
@@ -166,7 +163,7 @@ class IonQClient:
     def last_failure(self) -> IonQError | None:
         """What this client's latest failed attempt met, retried or not (`None` if none has
         failed): the cause to show when a deadline of your own ends a call."""
-        return self._transport.last_failure
+        return self._caller.last_failure
 
     @property
     def key_rejected(self) -> bool:
@@ -174,31 +171,19 @@ class IonQClient:
 
         Public requests then go without the key, and `has_access` is unknown (`None`).
         """
-        return self._transport.key_rejected
+        return self._caller.key_rejected
 
     async def list_backends(self) -> list[Backend]:
         """Every backend the API lists, in its order. One malformed item fails the whole call."""
-        return (await self._list_backends())[0]
-
-    async def _list_backends(self) -> tuple[list[Backend], Reply]:
-        reply = await self._transport.get(self._profile.list_backends(verbose=self._verbose))
-        backends: list[Backend] = reply.parse(self._structure.backends)
-        if reply.anonymous:
-            return [_unknown_access(b) for b in backends], reply
-        return backends, reply
+        request = self._profile.list_backends(verbose=self._verbose)
+        backends, reply = await self._caller.get(request, self._structure.backends)
+        return [_unknown_access(b) for b in backends] if reply.anonymous else backends
 
     async def get_backend(self, name: str) -> Backend:
         """One backend by name (v0.3 has no single-backend path: it is picked from the list)."""
-        # `_get_backend`'s lines rather than a call to it: a coroutine layer is paid again at
-        # every suspension of the request under it.
         name = _name(name)
-        reply = await self._transport.get(self._backend_request(name))
+        reply = await self._caller.reply(self._backend_request(name))
         return self._pick(reply, name)
-
-    async def _get_backend(self, name: str) -> tuple[Backend, Reply]:
-        name = _name(name)
-        reply = await self._transport.get(self._backend_request(name))
-        return self._pick(reply, name), reply
 
     async def get_backends(self, names: Iterable[str] | None = None) -> BackendsSnapshot:
         """Fetch many backends concurrently; by default the whole fleet.
@@ -209,45 +194,39 @@ class IonQClient:
         its own. Each backend's failure is its own: it lands in `snapshot.errors`, the others
         still succeed. Names whose answers come from one request (v0.3's list) share it.
         """
-        if names is None:
-            return await self._whole_fleet()
-        wanted = self._names(names)
         self._transport.check_open()
-        return await self._fan_out({n: (self._backend_request(n), False) for n in wanted}, {})
-
-    async def _whole_fleet(self) -> BackendsSnapshot:
-        self._transport.check_open()
+        if names is not None:
+            return await self._fan_out(
+                {n: (self._backend_request(n), False) for n in self._names(names)}
+            )
         listing = self._profile.list_backends(verbose=self._verbose)
         try:
-            reply = await self._transport.get(listing)
+            reply = await self._caller.reply(listing)
         except IonQError:
-            known = list(BackendName)
-            return await self._fan_out({n: (self._backend_request(n), False) for n in known}, {})
-        listed = self._profile.listed_names(reply.data)
-        plan = dict.fromkeys(listed, (listing, True))
-        for name in BackendName:
+            return await self._fan_out(
+                {n: (self._backend_request(n), False) for n in whole_fleet()}
+            )
+        plan = dict.fromkeys(self._profile.listed_names(reply.data), (listing, True))
+        for name in whole_fleet():
             plan.setdefault(name, (self._backend_request(name), False))
         return await self._fan_out(plan, {listing: reply})
 
     async def _fan_out(
-        self, plan: dict[str, tuple[Request, bool]], replies: dict[Request, Reply | IonQError]
+        self, plan: dict[str, tuple[Request, bool]], replies: dict[Request, Reply] | None = None
     ) -> BackendsSnapshot:
         """Each name's backend from its (request, found in a listing?) in `plan`; requests not
         in `replies` yet are sent, each distinct one once, concurrently."""
-        pending = dict.fromkeys(r for r, _listed in plan.values() if r not in replies)
-        async with asyncio.TaskGroup() as group:
-            for request in pending:
-                group.create_task(self._capture(request, replies))
-        backends: dict[str, Backend] = {}
-        errors: dict[str, IonQError] = {}
-        for name, (request, listed) in plan.items():
-            reply = replies[request]
-            try:
-                if isinstance(reply, IonQError):
-                    raise reply
-                backends[name] = self._pick(reply, name, listed=listed)
-            except Exception as exc:  # one backend's failure is its own, whatever it is
-                errors[name] = as_ionq_error(exc)
+        replies = replies or {}
+        sent = [request for request, _listed in plan.values() if request not in replies]
+        got, failed = await settle(sent, self._caller.reply)
+
+        def backend(name: str) -> Backend:
+            request, listed = plan[name]
+            if request in failed:
+                raise failed[request]
+            return self._pick({**replies, **got}[request], name, listed=listed)
+
+        backends, errors = collect(plan, backend)
         return BackendsSnapshot(backends, errors, fetched_at=datetime.now(UTC))
 
     def poll(
@@ -268,32 +247,14 @@ class IonQClient:
         _params.finite("interval", interval)
         if not 0.0 <= _params.finite("jitter", jitter, inclusive=True) < 1.0:
             raise ValueError(f"jitter must be in [0, 1), got {jitter!r}")
-        choose: Callable[[], Iterable[str]] | None = None
-        fixed: list[str] | None = None  # None: the whole fleet, each round
-        if callable(names):
-            choose = names
-        elif names is not None:
-            fixed = self._names(names)
-        return self._poll(choose, fixed, interval, jitter, Watcher(frozenset(ignore)))
+        watcher = Watcher(frozenset(ignore))
+        fixed = None if names is None or callable(names) else self._names(names)
 
-    async def _poll(
-        self,
-        choose: Callable[[], Iterable[str]] | None,
-        fixed: list[str] | None,
-        interval: float,
-        jitter: float,
-        watcher: Watcher,
-    ) -> AsyncGenerator[PollRound, None]:
-        loop = asyncio.get_running_loop()
-        while True:
-            started = loop.time()
-            started_at = datetime.now(UTC)
-            snapshot = await self.get_backends(fixed if choose is None else self._names(choose()))
-            changes = tuple(watcher.update(snapshot))
-            yield PollRound(snapshot, changes, started_at, loop.time() - started)
-            delay = started + jittered(interval, jitter, self._random) - loop.time()
-            if delay > 0:
-                await self._sleep(delay)
+        def choose() -> Iterable[str] | None:  # None: the whole fleet
+            return names() if callable(names) else fixed
+
+        return rounds(self.get_backends, choose, interval=interval, jitter=jitter,
+                      watcher=watcher, sleep=self._sleep, random=self._random)  # fmt: skip
 
     def watch(
         self,
@@ -309,18 +270,7 @@ class IonQClient:
         alone make no event. An error yields once when it starts or changes, and recovery yields an
         event whose `previous` is the last good value. Only cancellation or `aclose()` ends it.
         """
-        return self._changes(self.poll(names, interval=interval, jitter=jitter, ignore=ignore))
-
-    @staticmethod
-    async def _changes(
-        rounds: AsyncGenerator[PollRound, None],
-    ) -> AsyncGenerator[BackendChange, None]:
-        try:
-            async for poll_round in rounds:
-                for change in poll_round.changes:
-                    yield change
-        finally:
-            await rounds.aclose()
+        return changes(self.poll(names, interval=interval, jitter=jitter, ignore=ignore))
 
     # Characterizations
 
@@ -328,27 +278,23 @@ class IonQClient:
         self, backend: str, characterization_id: str
     ) -> Characterization:
         """One characterization by id."""
-        return (await self._get_characterization(backend, characterization_id))[0]
-
-    async def _get_characterization(
-        self, backend: str, characterization_id: str
-    ) -> tuple[Characterization, Reply]:
         request = self._profile.characterization(
             segment(backend, "backend name"), segment(characterization_id, "characterization id")
         )
-        reply = await self._transport.get(request)
-        return reply.parse(self._structure.characterization), reply
+        return (await self._caller.get(request, self._structure.characterization))[0]
 
     async def latest_characterization(self, backend: str) -> Characterization | None:
         """The newest characterization of `backend`, or `None` when the API has none."""
         request = self._profile.latest_characterization(segment(backend, "backend name"))
         try:
-            reply = await self._transport.get(request)
+            reply = await self._caller.reply(request)
         except APIStatusError as error:
             if error.status_code in self._profile.latest_absent_statuses:
                 return None
             raise
-        return reply.parse(lambda data: self._profile.latest_from(data, self._structure))
+        return self._caller.parse(
+            reply, lambda data: self._profile.latest_from(data, self._structure)
+        )
 
     async def latest_characterizations(
         self, names: Iterable[str] | None = None
@@ -359,12 +305,7 @@ class IonQClient:
         """
         wanted = await self._fleet_names() if names is None else self._names(names)
         self._transport.check_open()
-        results: dict[str, Characterization | IonQError | None] = {}
-        async with asyncio.TaskGroup() as group:
-            for name in wanted:
-                group.create_task(_settle(results, name, self.latest_characterization))
-        found = {n: r for n in wanted if not isinstance(r := results[n], IonQError)}
-        errors = {n: r for n in wanted if isinstance(r := results[n], IonQError)}
+        found, errors = await settle(wanted, self.latest_characterization)
         return CharacterizationsSnapshot(found, errors, fetched_at=datetime.now(UTC))
 
     def iter_characterizations(
@@ -391,23 +332,24 @@ class IonQClient:
     async def _pages(
         self, quoted: str, params: dict[str, str], page_size: int
     ) -> AsyncGenerator[Characterization, None]:
-        number = 1
         seen: dict[tuple[str, ...], int] = {}  # each full page's ids, and its number
-        structure = self._structure.page
-        while True:
+        for number in itertools.count(1):
+
+            def new_page(data: Any, number: int = number) -> CharacterizationPage:
+                page = self._structure.page(data)
+                ids = tuple(c.id for c in page.characterizations)
+                if ids in seen:  # a server that ignores `page` would make this endless
+                    problem = (".characterizations", f"page {number} repeats page {seen[ids]}")
+                    raise ResponseValidationError([problem])
+                seen[ids] = number
+                return page
+
             request = self._profile.characterizations(quoted, {**params, "page": str(number)})
-            reply = await self._transport.get(request)
-            page: CharacterizationPage = reply.parse(structure)
-            ids = tuple(c.id for c in page.characterizations)
-            if ids in seen:  # a server that ignores `page` would make this endless
-                problem = (".characterizations", f"page {number} repeats page {seen[ids]}")
-                raise reply.fail(ResponseValidationError([problem]))
+            page, _reply = await self._caller.get(request, new_page)
             for item in page.characterizations:
                 yield item
-            if len(ids) < page_size:
+            if len(page.characterizations) < page_size:
                 return
-            seen[ids] = number
-            number += 1
 
     async def characterization_of(self, backend: Backend | str) -> Characterization | None:
         """The characterization a `Backend` links to, or the latest one for a backend name."""
@@ -420,12 +362,10 @@ class IonQClient:
     # Internals
 
     async def _fleet_names(self) -> list[str]:
-        """Every name the API lists, united with every `BackendName`."""
         try:
-            listed = [b.name for b in await self.list_backends()]
+            return whole_fleet(b.name for b in await self.list_backends())
         except IonQError:
-            listed = []
-        return list(dict.fromkeys([*listed, *BackendName]))
+            return whole_fleet()
 
     def _names(self, names: Iterable[str]) -> list[str]:
         if isinstance(names, str):
@@ -433,18 +373,11 @@ class IonQClient:
         return list(dict.fromkeys(_name(n) for n in names))
 
     def _backend_request(self, name: str) -> Request:
-        found = self._backend_requests.get(name)
-        if found is None:  # built once per name: a poller asks for the same few all day
-            if len(self._backend_requests) >= URL_CACHE_SIZE:
-                self._backend_requests.clear()
-            found = self._backend_requests[name] = self._profile.backend(
-                segment(name, "backend name"), verbose=self._verbose
-            )
-        return found
+        return self._profile.backend(segment(name, "backend name"), verbose=self._verbose)
 
     def _pick(self, reply: Reply, name: str, *, listed: bool = False) -> Backend:
         if not listed and self._profile.answers_with_the_backend:  # the usual poll: no search
-            backend = reply.parse(self._structure.backend)
+            backend = self._caller.parse(reply, self._structure.backend)
         else:
             select = self._profile.select_listed if listed else self._profile.select_backend
 
@@ -452,24 +385,8 @@ class IonQClient:
                 where, item = select(data, name)
                 return structure_backend(self._structure, where, item)
 
-            backend = reply.parse(pick)
+            backend = self._caller.parse(reply, pick)
         return _unknown_access(backend) if reply.anonymous else backend
-
-    async def _capture(self, request: Request, replies: dict[Request, Reply | IonQError]) -> None:
-        try:
-            replies[request] = await self._transport.get(request)
-        except Exception as exc:  # one request's failure is its own names' only
-            replies[request] = as_ionq_error(exc)
-
-
-async def _settle(
-    results: dict[str, T | IonQError], name: str, call: Callable[[str], Awaitable[T]]
-) -> None:
-    """`results[name]` is what `call(name)` returns or the `IonQError` it ends with."""
-    try:
-        results[name] = await call(name)
-    except Exception as exc:  # one backend's failure is its own, whatever it is
-        results[name] = as_ionq_error(exc)
 
 
 def _unknown_access(backend: Backend) -> Backend:
@@ -483,12 +400,3 @@ def _name(name: Any) -> str:
         raise TypeError(f"a backend name must be a str, got {type(name).__name__}")
     segment(name, "backend name")
     return str(name)
-
-
-def as_ionq_error(exc: Exception) -> IonQError:
-    """`exc` itself if it is an `IonQError`, else an `IonQError` caused by it."""
-    if isinstance(exc, IonQError):
-        return exc
-    wrapped = IonQError(f"unexpected {type(exc).__name__}: {exc}")
-    wrapped.__cause__ = exc
-    return wrapped

@@ -33,9 +33,6 @@ RETRY_STATUSES: Final = frozenset({408, 409, 429, 500, 502, 503, 504, *range(520
 # Responses.
 MAX_BODY_BYTES: Final = 4 * 1024 * 1024
 MAX_REDIRECTS: Final = 3
-# Parsed request URLs kept per client (a poller asks for the same few paths; the cache is emptied
-# when full, so a caller asking for ever new names cannot grow it without bound).
-URL_CACHE_SIZE: Final = 1024
 # How much of a non-JSON error body an exception keeps, and how deeply nested a JSON error body
 # may be before it is kept as text instead.
 ERROR_BODY_KEEP: Final = 2048

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
@@ -24,6 +24,7 @@ __all__ = [
     "FidelityStat",
     "PollRound",
     "Timing",
+    "whole_fleet",
 ]
 
 
@@ -39,6 +40,12 @@ class BackendName(enum.StrEnum):
     FORTE_ENTERPRISE_1 = "qpu.forte-enterprise-1"
     FORTE_ENTERPRISE_2 = "qpu.forte-enterprise-2"
     FORTE_ENTERPRISE_3 = "qpu.forte-enterprise-3"
+
+
+def whole_fleet(listed: Iterable[str] = ()) -> list[str]:
+    """The whole fleet: every name the API listed, in its order, then every `BackendName` the
+    list left out (so a retired one is still asked for, and shows as its error)."""
+    return list(dict.fromkeys([*listed, *BackendName]))
 
 
 class BackendStatus(enum.StrEnum):

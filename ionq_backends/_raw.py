@@ -1,17 +1,14 @@
-"""`client.with_raw_response`: the same calls, with the HTTP facts of a successful one."""
+"""`client.with_raw_response`: the client's own methods, with the HTTP facts of the call."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import attrs
 
+from ._call import Reply, recording
 from ._models import Backend, Characterization
-
-if TYPE_CHECKING:
-    from ._client import IonQClient
-    from ._transport import Reply
 
 __all__ = ["RawResponse", "RawResponses"]
 
@@ -41,23 +38,31 @@ class RawResponse(Generic[T]):
                    reply.elapsed, reply.attempts)  # fmt: skip
 
 
+class _Client(Protocol):
+    async def list_backends(self) -> list[Backend]: ...
+    async def get_backend(self, name: str) -> Backend: ...
+    async def get_characterization(
+        self, backend: str, characterization_id: str
+    ) -> Characterization: ...
+
+
 class RawResponses:
-    """`client.with_raw_response.get_backend(name)` and the like."""
+    """`client.with_raw_response.get_backend(name)` and the like: each wraps the client's own
+    method and records the reply it got."""
 
     __slots__ = ("_client",)
 
-    def __init__(self, client: IonQClient) -> None:
+    def __init__(self, client: _Client) -> None:
         self._client = client
 
     async def list_backends(self) -> RawResponse[list[Backend]]:
-        return RawResponse.of(*await self._client._list_backends())
+        return RawResponse.of(*await recording(self._client.list_backends()))
 
     async def get_backend(self, name: str) -> RawResponse[Backend]:
-        return RawResponse.of(*await self._client._get_backend(name))
+        return RawResponse.of(*await recording(self._client.get_backend(name)))
 
     async def get_characterization(
         self, backend: str, characterization_id: str
     ) -> RawResponse[Characterization]:
-        return RawResponse.of(
-            *await self._client._get_characterization(backend, characterization_id)
-        )
+        call = self._client.get_characterization(backend, characterization_id)
+        return RawResponse.of(*await recording(call))

@@ -1,49 +1,27 @@
-"""HTTP I/O for one client: the session, the concurrency bound, attempts, the body cap, redirects.
+"""HTTP I/O for one client: the session, the concurrency bound, one attempt, the body cap.
 
-What an answer means is decided by the pure `_wire.decipher_response`, and whether to try again by
-the pure `_retry` policy. Every failure leaves here as an `IonQError` that names its request.
+`Transport.attempt(url)` sends one GET and returns what came back. Whether that answer is data,
+an error, a redirect to follow or a reason to try again is the call loop's (`_call`) to decide.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
-import logging
 import math
 import zlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from time import monotonic
-from typing import Any, NamedTuple, TypeVar
+from typing import NamedTuple
 
 import aiohttp
 from yarl import URL
 
-from ._constants import (
-    MAX_BODY_BYTES,
-    MAX_CONNECT_TIMEOUT,
-    MAX_REDIRECTS,
-    URL_CACHE_SIZE,
-    USER_AGENT,
-)
-from ._deadline import Deadlines
-from ._errors import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    IonQError,
-    ResponseValidationError,
-)
-from ._logging import logger
-from ._retry import RetryPolicy
+from ._constants import MAX_BODY_BYTES, MAX_CONNECT_TIMEOUT, USER_AGENT
+from ._errors import ResponseValidationError
 from ._scrub import Scrubber
-from ._urls import same_origin
-from ._wire import Request, decipher_response
 
-__all__ = ["Reply", "Secret", "Sleep", "Transport", "client_timeout"]
-
-T = TypeVar("T")
-Sleep = Callable[[float], Awaitable[None]]
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+__all__ = ["Attempt", "Secret", "Transport", "client_timeout", "decode_body"]
 
 
 class Secret(str):
@@ -55,8 +33,20 @@ class Secret(str):
         return "'[REDACTED]'"
 
 
+class Attempt(NamedTuple):
+    """What one GET brought back: decoded body, before anyone judged it."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    elapsed: float
+
+
 def client_timeout(timeout: float | aiohttp.ClientTimeout) -> aiohttp.ClientTimeout:
-    """`T` seconds means total=T, connect=min(10, T), sock_read=T; a ClientTimeout passes as is."""
+    """`T` seconds means total=T, connect=min(10, T), sock_read=T; a ClientTimeout passes as is.
+
+    `total` bounds one attempt, never a whole call with its retries.
+    """
     if isinstance(timeout, aiohttp.ClientTimeout):
         return timeout
     if isinstance(timeout, bool) or not isinstance(timeout, int | float):
@@ -68,46 +58,8 @@ def client_timeout(timeout: float | aiohttp.ClientTimeout) -> aiohttp.ClientTime
     )
 
 
-class Reply(NamedTuple):
-    """A successful answer: its JSON and the HTTP facts of the call that got it."""
-
-    data: Any
-    path: str
-    request_id: str | None
-    status: int
-    headers: Mapping[str, str]
-    attempts: int
-    elapsed: float
-    scrubber: Scrubber
-    # Sent without the key, after the API rejected it on a public endpoint.
-    anonymous: bool = False
-
-    def parse(self, parse: Callable[[Any], T]) -> T:
-        """`parse(self.data)`; whatever it raises about the body names this request."""
-        try:
-            return parse(self.data)
-        except IonQError as error:
-            raise self.fail(error) from None
-        except (ValueError, TypeError, ArithmeticError, RecursionError, LookupError) as exc:
-            # A body no parser foresaw is still the server's doing: a validation error, not a crash.
-            problem = ("", f"unreadable body ({type(exc).__name__}: {str(exc)[:80]})")
-            raise self.fail(ResponseValidationError([problem])) from exc
-
-    def fail(self, error: IonQError) -> IonQError:
-        """`error`, placed at this request and scrubbed of the key."""
-        return in_context(error, self.path, self.request_id, self.scrubber)
-
-
-def in_context(
-    error: IonQError, path: str, request_id: str | None, scrubber: Scrubber
-) -> IonQError:
-    """The one place a request's method, path and id are attached to an error, and the key
-    scrubbed from whatever the server said in it."""
-    return scrubber.error(error.with_context(method="GET", path=path, request_id=request_id))
-
-
 class Transport:
-    """Issues GETs under `root` (`<base_url>/<version>/`) for one client."""
+    """Sends GETs under `root` (`<base_url>/<version>/`) for one client, one attempt at a time."""
 
     def __init__(
         self,
@@ -115,24 +67,18 @@ class Transport:
         root: URL,
         api_key: str | None,
         timeout: aiohttp.ClientTimeout,
-        policy: RetryPolicy,
         max_concurrency: int,
         session: aiohttp.ClientSession | None,
-        sleep: Sleep,
-        random: Callable[[], float],
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        self._root = root
+        self.root = root
         self._prefix = str(root).rstrip("/") + "/"
         self._set_timeout(timeout)
-        self._policy = policy
         self._semaphore = asyncio.Semaphore(max_concurrency)
         self._max_concurrency = max_concurrency
         self._borrowed = session
         self._session: aiohttp.ClientSession | None = session
         self._closed = False
-        self._sleep = sleep
-        self._random = random
         # Built once: the only place the key lives, in a str whose repr hides it (a traceback
         # that captures frame locals, in aiohttp's frames too, prints reprs).
         # Bodies are decoded here, under the cap, so only encodings we decode are asked for.
@@ -143,57 +89,27 @@ class Transport:
         }
         if api_key:
             self._headers["Authorization"] = Secret(f"apiKey {api_key}")
-        self._scrubber = Scrubber(api_key)
-        # A session of our own carries the headers and timeout as its defaults (counted with
-        # callgrind: 13k fewer instructions a request than passing them); a borrowed one gets
-        # them with every request.
-        self._per_request: dict[str, Any] = {"allow_redirects": False, "auto_decompress": False}
-        if session is not None:
-            self._per_request |= {"headers": self._headers, "timeout": self._aiohttp_timeout}
-        # A transport derived by `with_options()` uses its parent's session and never closes it.
+        self.has_key = bool(api_key)
+        self.scrubber = Scrubber(api_key)
+        # A transport derived by `derive()` uses its parent's session and never closes it.
         self._parent: Transport | None = None
-        # What the latest failed attempt met, whether or not it was retried.
-        self.last_failure: IonQError | None = None
-        # After a 401 to the key on a public endpoint, public requests go without it.
-        self.key_rejected = False
-        self._has_key = bool(api_key)
-        self._anonymous: tuple[aiohttp.ClientSession, dict[str, Any]] | None = None
-        # Parsed URLs by request: a poller asks for the same few paths all day.
-        self._urls: dict[Request, tuple[URL, str]] = {}
 
     def __repr__(self) -> str:
-        return f"Transport(root={str(self._root)!r})"
+        return f"Transport(root={str(self.root)!r})"
 
     def _set_timeout(self, timeout: aiohttp.ClientTimeout) -> None:
         self._timeout = timeout
-        # `total` bounds each attempt through `Deadlines`, not aiohttp's timer: aiohttp's own
-        # can swallow a caller's cancellation that lands in the same loop iteration (its
-        # uncancel), and a swallowed deadline turns into retries.
-        self._total = timeout.total
-        self._deadlines = Deadlines(self._total)
-        sock_read = timeout.sock_read
-        if sock_read is not None and self._total is not None and sock_read >= self._total:
-            sock_read = None  # the attempt's own deadline comes first: one timer, not two
-        self._aiohttp_timeout = aiohttp.ClientTimeout(
-            total=None,
-            connect=timeout.connect,
-            sock_read=sock_read,
-            sock_connect=timeout.sock_connect,
-            ceil_threshold=timeout.ceil_threshold,
-        )
+        # `total` bounds each attempt through `asyncio.timeout`, not aiohttp's timer: aiohttp's
+        # own can swallow a caller's cancellation that lands in the same loop iteration.
+        self._aiohttp_timeout = _per_attempt(timeout)
 
-    def derive(self, *, timeout: aiohttp.ClientTimeout, policy: RetryPolicy) -> Transport:
-        """A transport with its own timeout and retry policy on this one's session, pool and
-        concurrency bound. Closing it leaves this one open."""
+    def derive(self, *, timeout: aiohttp.ClientTimeout) -> Transport:
+        """A transport with its own timeout on this one's session, pool and concurrency bound.
+        Closing it leaves this one open."""
         child = copy.copy(self)
         child._parent = self
-        child._set_timeout(timeout)
-        child._policy = policy
         child._session = None
-        child._anonymous = None
-        child._urls = {}
-        # The parent's session carries the parent's timeout: the child's goes with each request.
-        child._per_request = {**self._per_request, "timeout": child._aiohttp_timeout}
+        child._set_timeout(timeout)
         return child
 
     @property
@@ -201,17 +117,18 @@ class Transport:
         return self._timeout
 
     @property
-    def policy(self) -> RetryPolicy:
-        return self._policy
-
-    @property
     def closed(self) -> bool:
         return self._closed or (self._parent is not None and self._parent.closed)
 
     def check_open(self) -> None:
         """Raise `RuntimeError` if the client (or the one it was derived from) was closed."""
-        if self._closed or (self._parent is not None and self._parent.closed):
+        if self.closed:
             raise RuntimeError("this IonQClient is closed")
+
+    def url(self, path: str, params: tuple[tuple[str, str], ...] = ()) -> URL:
+        """The URL of `path` (its segments already quoted) below the version root."""
+        url = URL(self._prefix + path, encoded=True)
+        return url.with_query(params) if params else url
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._parent is not None:
@@ -221,185 +138,58 @@ class Transport:
             self.check_open()
             # The pool matches the semaphore: more connections could never be used at once.
             connector = aiohttp.TCPConnector(limit=self._max_concurrency)
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=self._aiohttp_timeout,
-                headers=self._headers,
-            )
+            self._session = aiohttp.ClientSession(connector=connector)
         return self._session
 
     async def close(self) -> None:
         """Close the session if it is ours; a borrowed one stays open. Idempotent."""
         self._closed = True
-        self._deadlines.close()
         session, self._session = self._session, None
-        anonymous, self._anonymous = self._anonymous, None
-        if anonymous is not None and anonymous[0] is not session:
-            await anonymous[0].close()  # it shares the pool: closing it leaves the pool open
         if session is not None and session is not self._borrowed and self._parent is None:
             await session.close()
 
-    def _reject_key(self, session: aiohttp.ClientSession) -> None:
-        """From now on, send public requests without the key (one WARNING per client)."""
-        self.key_rejected = True
-        logger.warning(
-            "the API answered 401 to the API key on a public endpoint; public requests of this "
-            "client now go without the key (characterizations keep it)"
-        )
-        keyless = {k: v for k, v in self._headers.items() if k != "Authorization"}
-        if session is self._borrowed:
-            self._anonymous = session, {**self._per_request, "headers": keyless}
-        else:  # a second session on the same pool, whose default headers lack the key
-            other = aiohttp.ClientSession(
-                connector=session.connector,
-                connector_owner=False,
-                timeout=self._aiohttp_timeout,
-                headers=keyless,
-            )
-            self._anonymous = other, self._per_request
+    async def attempt(self, url: URL, *, keyless: bool = False) -> Attempt:
+        """One GET of `url`, bounded by the timeout's `total`; its body read under the cap and
+        decoded. `keyless` sends it without the API key. Redirects are returned, not followed.
 
-    async def get(self, request: Request) -> Reply:
-        """GET `request` and decode its JSON, retrying and following same-origin redirects.
-
-        One loop serves retries and redirects, so that the usual request runs in this one
-        coroutine (each extra layer is paid again at every suspension).
+        Raises what aiohttp raises, `TimeoutError`, or `ResponseValidationError` for a body past
+        the cap or in an encoding it cannot undo.
         """
-        url, display = self._url(request)
+        headers = self._headers
+        if keyless:
+            headers = {k: v for k, v in headers.items() if k != "Authorization"}
         session = self._get_session()
-        per_request = self._per_request
-        anonymous = request.public and self.key_rejected
-        if anonymous and self._anonymous is not None:
-            session, per_request = self._anonymous
-        retry = redirects = 0
-        began = started = monotonic()
-        while True:
-            status: int | None = None
-            try:
-                async with self._semaphore:
-                    with self._deadlines.attempt():
-                        async with session.get(url, **per_request) as resp:
-                            status = resp.status
-                            headers = resp.headers
-                            location = headers.get("Location") if status in _REDIRECTS else None
-                            if location:
-                                url = self._redirect(url, location, resp, redirects)
-                                redirects += 1
-                                started = monotonic()
-                                continue
-                            length = resp.content_length
-                            # The usual answer is small, its length known.
-                            if length is not None and length <= MAX_BODY_BYTES:
-                                body = await resp.read()
-                            else:
-                                body = await _read_capped(resp)
-                coding = headers.get("Content-Encoding")
-                if coding is not None:
-                    body = decode_body(body, coding, headers.get("x-request-id"))
-                data = decipher_response(status, headers, body)
-            except IonQError as error:
-                failure = error
-            except TimeoutError as exc:  # the attempt's total, and aiohttp's ServerTimeoutError
-                failure = APITimeoutError(_timed_out(exc, self._timeout))
-                status = None
-            except aiohttp.ClientError as exc:
-                failure = APIConnectionError(_describe(exc))
-                status = None
-            except RuntimeError as exc:
-                if not self.closed:
-                    raise
-                # close() while this request was in flight: aiohttp's "Session is closed".
-                raise self._fail(APIConnectionError("the client was closed"), display) from exc
-            else:
-                if logger.isEnabledFor(logging.DEBUG):
-                    _log(display, status, retry, started)
-                request_id = headers.get("x-request-id")
-                return Reply(
-                    data,
-                    display,
-                    request_id,
-                    status,
-                    headers,
-                    retry + 1,
-                    monotonic() - began,
-                    self._scrubber,
-                    anonymous,
-                )
-            failure = self.last_failure = self._fail(failure, display)
-            if status is None and _cancelling():
-                # The caller's deadline or cancel landed while aiohttp was waiting: never a retry.
-                raise asyncio.CancelledError
-            if self.closed:
-                raise self._fail(APIConnectionError("the client was closed"), display)
-            if status == 401 and request.public and self._has_key and not anonymous:
-                if not self.key_rejected:
-                    self._reject_key(session)
-                assert self._anonymous is not None
-                session, per_request = self._anonymous
-                anonymous = True
-                started = monotonic()
-                continue  # once more without the key, at once: not a retry of a failure
-            decision = self._policy.decide(
-                retry,
-                status=status,
-                retry_after=getattr(failure, "retry_after", None),
-                random=self._random,
-            )
-            if logger.isEnabledFor(logging.DEBUG):
-                _log(display, status or type(failure).__name__, retry, started)
-            if not decision.retry:
-                raise failure
-            logger.info(
-                "retrying GET %s in %.2fs (retry %d of %d)",
-                display,
-                decision.delay,
-                retry + 1,
-                self._policy.max_retries,
-            )
-            await self._sleep(decision.delay)
-            retry += 1
+        async with self._semaphore:
             started = monotonic()
-
-    def _fail(self, error: IonQError, display: str) -> IonQError:
-        return in_context(error, display, None, self._scrubber)
-
-    def _url(self, request: Request) -> tuple[URL, str]:
-        """The URL of `request`, and its path for messages and logs."""
-        found = self._urls.get(request)
-        if found is None:
-            url = URL(self._prefix + request.path, encoded=True)
-            if request.params:
-                url = url.with_query(request.params)
-            found = url, "/" + url.path.lstrip("/")
-            if len(self._urls) >= URL_CACHE_SIZE:
-                self._urls.clear()
-            self._urls[request] = found
-        return found
-
-    def _redirect(self, url: URL, location: str, resp: aiohttp.ClientResponse, hops: int) -> URL:
-        """Where a redirect leads, if it may be followed: same origin, at most MAX_REDIRECTS."""
-        try:
-            target = url.join(URL(location))
-            foreign = not same_origin(self._root, target)
-        except (ValueError, TypeError):  # a bad port, a broken IPv6 literal, ...
-            target, foreign = None, True
-        if target is None:
-            message = "refused redirect to a malformed Location"
-        elif foreign:
-            message = f"refused redirect to another origin ({target.scheme}://{target.host})"
-        elif target.user is not None or target.password is not None:
-            message = "refused redirect to a Location carrying credentials"
-        elif hops >= MAX_REDIRECTS:
-            message = f"more than {MAX_REDIRECTS} redirects"
-        else:
-            return target
-        raise APIStatusError(
-            message, status_code=resp.status, request_id=resp.headers.get("x-request-id")
-        )
+            async with asyncio.timeout(self._timeout.total):
+                async with session.get(
+                    url,
+                    headers=headers,
+                    timeout=self._aiohttp_timeout,
+                    allow_redirects=False,
+                    auto_decompress=False,
+                ) as resp:
+                    body = await _read_capped(resp)
+                    status, answer = resp.status, resp.headers
+        coding = answer.get("Content-Encoding")
+        if coding is not None:
+            body = decode_body(body, coding, answer.get("x-request-id"))
+        return Attempt(status, answer, body, monotonic() - started)
 
 
-def _cancelling() -> bool:
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
+def _per_attempt(timeout: aiohttp.ClientTimeout) -> aiohttp.ClientTimeout:
+    """What aiohttp keeps of `timeout`: all but `total`, which `asyncio.timeout` keeps. A
+    `sock_read` no shorter than the total is dropped: one timer, not two."""
+    sock_read = timeout.sock_read
+    if sock_read is not None and timeout.total is not None and sock_read >= timeout.total:
+        sock_read = None
+    return aiohttp.ClientTimeout(
+        total=None,
+        connect=timeout.connect,
+        sock_read=sock_read,
+        sock_connect=timeout.sock_connect,
+        ceil_threshold=timeout.ceil_threshold,
+    )
 
 
 # Content codings we decode ourselves (aiohttp's own decoding is turned off): the cap must bound
@@ -414,7 +204,7 @@ def decode_body(body: bytes, coding: str, request_id: str | None) -> bytes:
     """Undo `Content-Encoding`, refusing any answer that decodes past MAX_BODY_BYTES.
 
     zlib is asked for at most the cap plus one byte at each step, so a bomb costs no more memory
-    than the cap, however small it was on the wire.
+    than the cap, however small it was on the wire. Codings are undone last applied first.
     """
     codings = [c.strip().lower() for c in coding.split(",")]
     codings = [c for c in codings if c and c != "identity"]
@@ -447,9 +237,12 @@ def _invalid(problem: str, request_id: str | None) -> ResponseValidationError:
 
 
 async def _read_capped(resp: aiohttp.ClientResponse) -> bytes:
-    """Read a body too long or of unknown length, refusing it past MAX_BODY_BYTES unread."""
-    if resp.content_length is not None:  # announced over the cap
-        raise _too_large(resp)
+    """The body, refused past MAX_BODY_BYTES: unread when its length says so, else as it grows."""
+    length = resp.content_length
+    if length is not None:
+        if length > MAX_BODY_BYTES:
+            raise _too_large(resp)
+        return await resp.read()
     chunks: list[bytes] = []
     size = 0
     async for chunk in resp.content.iter_any():
@@ -461,30 +254,7 @@ async def _read_capped(resp: aiohttp.ClientResponse) -> bytes:
 
 
 def _too_large(resp: aiohttp.ClientResponse) -> ResponseValidationError:
-    return ResponseValidationError(
-        [("", f"response body exceeds the {MAX_BODY_BYTES} byte cap; refused unread")],
-        request_id=resp.headers.get("x-request-id"),
+    return _invalid(
+        f"response body exceeds the {MAX_BODY_BYTES} byte cap; refused unread",
+        resp.headers.get("x-request-id"),
     )
-
-
-def _timed_out(exc: TimeoutError, timeout: aiohttp.ClientTimeout) -> str:
-    if isinstance(exc, aiohttp.ClientError):  # connect or sock_read: aiohttp says which
-        return _describe(exc)
-    return f"timed out after {timeout.total:g}s" if timeout.total else "timed out"
-
-
-def _describe(exc: aiohttp.ClientError) -> str:
-    if isinstance(exc, aiohttp.ClientConnectorError):  # the cause, not aiohttp's ssl:default [...]
-        where = f"{exc.host}:{exc.port}"
-        if isinstance(exc.os_error, ConnectionRefusedError):
-            return f"connection refused to {where}"
-        reason = exc.os_error.strerror or str(exc.os_error) or type(exc.os_error).__name__
-        return f"cannot connect to {where}: {reason}"
-    # aiohttp's messages name the host and port, never headers: safe to keep.
-    text = str(exc) or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text
-
-
-def _log(display: str, outcome: object, retry: int, started: float) -> None:
-    elapsed = monotonic() - started
-    logger.debug("GET %s -> %s attempt=%d elapsed=%.3fs", display, outcome, retry + 1, elapsed)

@@ -189,7 +189,7 @@ async def test_a_non_ionq_error_in_one_request_is_that_backends_error_only(
     names = ["qpu.aria-1", "qpu.forte-1", "qpu.aria-2"]
     async with IonQClient(base_url=ionq_emulator.base_url) as client:
         transport = client._transport
-        monkeypatch.setattr(transport, "get", raising_for(transport.get, "forte-1", exc))
+        monkeypatch.setattr(transport, "attempt", raising_for(transport.attempt, "forte-1", exc))
         snapshot = await client.get_backends(names)
     assert sorted(snapshot) == ["qpu.aria-1", "qpu.aria-2"]
     assert all(isinstance(b, Backend) and b.name == n for n, b in snapshot.items())

@@ -24,15 +24,11 @@ __all__ = ["decipher_response", "decode_json", "parse_error_body"]
 def decipher_response(status: int, headers: Mapping[str, str], body: bytes) -> Any:
     """The JSON of a 2xx answer; any other status raises its `APIStatusError`.
 
-    A 2xx body that is empty or not JSON raises `ResponseValidationError`. Errors carry the
-    request id; the caller adds the method and path.
+    A 2xx body that is empty or not JSON raises `ResponseValidationError`. The call loop adds
+    the method, path and request id.
     """
     if 200 <= status < 300:
-        try:
-            return decode_json(body)
-        except ResponseValidationError as error:
-            error.request_id = headers.get("x-request-id")
-            raise
+        return decode_json(body, headers.get("x-request-id"))
     raise status_error(status, headers, body)
 
 
@@ -49,7 +45,7 @@ def status_error(status: int, headers: Mapping[str, str], body: bytes) -> APISta
     )
 
 
-def decode_json(body: bytes) -> Any:
+def decode_json(body: bytes, request_id: str | None = None) -> Any:
     """Decode a 2xx body, or raise `ResponseValidationError` saying why it is not JSON.
 
     With the `speedups` extra, orjson decodes first. What it refuses that the standard library
@@ -72,7 +68,7 @@ def decode_json(body: bytes) -> Any:
             return json.loads(body)
         except (ValueError, RecursionError) as exc:
             problem = f"invalid JSON ({type(exc).__name__}: {str(exc)[:80]})"
-    raise ResponseValidationError([("", problem)])
+    raise ResponseValidationError([("", problem)], request_id=request_id)
 
 
 # The standard library's own scanner, called without `json.loads`' wrapping: detecting the

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from .._client import IonQClient
 from .._errors import IonQError
-from .._models import Backend, BackendName, Characterization, PollRound
+from .._models import Backend, Characterization, PollRound, whole_fleet
 from ._constants import DISCOVER_EVERY, LOGGER_NAME, PRUNE_EVERY
 from ._history import event_rows, sample_rows
 from ._metrics import Metrics
@@ -131,7 +131,7 @@ class Monitor:
             wait = min(DISCOVER_EVERY, 10 * self.interval)
         else:
             wait = DISCOVER_EVERY
-        self.state.add([*listed, *BackendName])
+        self.state.add(whole_fleet(listed))
         return wait
 
     async def _poll(self) -> None:

@@ -1,0 +1,290 @@
+"""The call loop: one GET from `Request` to parsed value, and the one error boundary.
+
+`Caller.get` runs, in one function: an attempt (`Transport.attempt`, I/O only), deciphering the
+answer (`_wire.decipher_response`, pure), the redirect policy, the 401-on-public key fallback, the
+retry policy (`_retry`, pure) and the parse. Every exception that leaves a public call becomes an
+`IonQError` here, in `as_ionq_error`, with its method, path and request id attached and the key
+scrubbed from what the server said.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextvars import ContextVar
+from time import monotonic
+from typing import Any, NamedTuple, TypeVar
+
+import aiohttp
+from yarl import URL
+
+from ._constants import MAX_REDIRECTS
+from ._errors import APIConnectionError, APIStatusError, APITimeoutError, IonQError
+from ._errors import ResponseValidationError as Invalid
+from ._logging import logger
+from ._retry import RetryPolicy
+from ._transport import Attempt, Transport
+from ._urls import same_origin
+from ._wire import Request, decipher_response
+
+__all__ = ["Caller", "Reply", "Sleep", "as_ionq_error", "collect", "recording", "settle"]
+
+T = TypeVar("T")
+K = TypeVar("K")
+Sleep = Callable[[float], Awaitable[None]]
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# While a body is parsed, these are the server's doing: a body no parser foresaw.
+_UNREADABLE = (ValueError, TypeError, ArithmeticError, RecursionError, LookupError)
+
+
+class Reply(NamedTuple):
+    """A successful answer: its JSON and the HTTP facts of the call that got it."""
+
+    data: Any
+    path: str
+    request_id: str | None
+    status: int
+    headers: Mapping[str, str]
+    attempts: int  # the client's own attempts, retries included, redirects not
+    elapsed: float  # seconds from the first attempt to the answer
+    anonymous: bool = False  # sent without the key, after the API rejected it
+
+
+# The replies of the calls made in this context, for `with_raw_response` (None: nobody asks).
+_replies: ContextVar[list[Reply] | None] = ContextVar("ionq_backends_replies", default=None)
+
+
+async def recording(call: Awaitable[T]) -> tuple[T, Reply]:
+    """Await `call` (one client method) and return its value with the last reply it got."""
+    replies: list[Reply] = []
+    token = _replies.set(replies)
+    try:
+        value = await call
+    finally:
+        _replies.reset(token)
+    return value, replies[-1]
+
+
+class Caller:
+    """Runs GETs for one client: the policy around its transport's attempts."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        policy: RetryPolicy,
+        *,
+        sleep: Sleep,
+        random: Callable[[], float],
+    ) -> None:
+        self.transport = transport
+        self.policy = policy
+        self._sleep = sleep
+        self._random = random
+        # After a 401 to the key on a public endpoint, public requests go without it.
+        self.key_rejected = False
+        # What the latest failed attempt met, whether or not it was retried.
+        self.last_failure: IonQError | None = None
+
+    def derive(self, transport: Transport, policy: RetryPolicy) -> Caller:
+        """A caller with another transport and policy (`with_options`)."""
+        child = copy.copy(self)
+        child.transport, child.policy = transport, policy
+        return child
+
+    async def get(self, request: Request, parse: Callable[[Any], T]) -> tuple[T, Reply]:
+        """GET `request` and `parse` its JSON; only an `IonQError` (or a cancel) leaves it."""
+        reply = await self.reply(request)
+        return self.parse(reply, parse), reply
+
+    def parse(self, reply: Reply, parse: Callable[[Any], T]) -> T:
+        """`parse(reply.data)`; whatever it raises about the body names the request."""
+        try:
+            return parse(reply.data)
+        except Exception as exc:
+            error = self._placed(exc, reply.path, reply.request_id, parsing=True)
+            raise error from error.__cause__
+
+    async def reply(self, request: Request) -> Reply:
+        """GET `request` until it answers 2xx, or raise the `IonQError` it ended with."""
+        transport = self.transport
+        transport.check_open()  # a closed client is the caller's mistake: RuntimeError
+        url = transport.url(request.path, request.params)
+        path = "/" + url.path.lstrip("/")
+        keyless = request.public and self.key_rejected
+        retry = redirects = 0
+        began = monotonic()
+        while True:
+            attempt: Attempt | None = None
+            try:
+                attempt = await transport.attempt(url, keyless=keyless)
+                location = attempt.headers.get("Location") if attempt.status in _REDIRECTS else None
+                if location:
+                    url = redirect_target(transport.root, url, location, redirects, attempt)
+                    redirects += 1
+                    continue
+                data = decipher_response(attempt.status, attempt.headers, attempt.body)
+            except Exception as exc:
+                if attempt is None and _cancelling():
+                    # The caller's deadline or cancel landed while aiohttp was waiting.
+                    raise asyncio.CancelledError from None
+                request_id = attempt.headers.get("x-request-id") if attempt else None
+                failure = self.last_failure = self._placed(exc, path, request_id)
+            else:
+                _log(path, attempt, retry)
+                reply = Reply(data, path, attempt.headers.get("x-request-id"), attempt.status,
+                              attempt.headers, retry + 1, monotonic() - began, keyless)  # fmt: skip
+                if (replies := _replies.get()) is not None:
+                    replies.append(reply)
+                return reply
+            status = attempt.status if attempt else None
+            if transport.closed:
+                raise self._placed(APIConnectionError("the client was closed"), path, None)
+            if status == 401 and request.public and transport.has_key and not keyless:
+                self._reject_key()
+                keyless = True
+                continue  # once more without the key, at once: not a retry of a failure
+            decision = self.policy.decide(
+                retry,
+                status=status,
+                retry_after=getattr(failure, "retry_after", None),
+                random=self._random,
+            )
+            _log(path, attempt or failure, retry)
+            # A body that came whole and is wrong comes the same again: never retried.
+            if not decision.retry or isinstance(failure, Invalid):
+                raise failure
+            logger.info("retrying GET %s in %.2fs (retry %d of %d)",
+                        path, decision.delay, retry + 1, self.policy.max_retries)  # fmt: skip
+            await self._sleep(decision.delay)
+            retry += 1
+
+    def _reject_key(self) -> None:
+        """From now on, send public requests without the key (one WARNING per client)."""
+        if not self.key_rejected:
+            self.key_rejected = True
+            logger.warning(
+                "the API answered 401 to the API key on a public endpoint; public requests of "
+                "this client now go without the key (characterizations keep it)"
+            )
+
+    def _placed(
+        self, exc: BaseException, path: str, request_id: str | None, *, parsing: bool = False
+    ) -> IonQError:
+        error = as_ionq_error(exc, timeout=self.transport.timeout.total, parsing=parsing)
+        if self.transport.closed and isinstance(exc, RuntimeError):
+            error = APIConnectionError("the client was closed")  # aiohttp's "Session is closed"
+            error.__cause__ = exc
+        placed = error.with_context(method="GET", path=path, request_id=request_id)
+        return self.transport.scrubber.error(placed)
+
+
+def as_ionq_error(
+    exc: BaseException, *, timeout: float | None = None, parsing: bool = False
+) -> IonQError:
+    """`exc` as the `IonQError` a caller sees: itself if it is one, else one caused by it.
+
+    The one table from what aiohttp, asyncio and the parsers raise to the `IonQError` family.
+    """
+    if isinstance(exc, IonQError):
+        return exc
+    error: IonQError
+    if isinstance(exc, aiohttp.ClientError):  # connect and sock_read timeouts say which
+        described = _describe(exc)
+        error = APITimeoutError(described) if isinstance(exc, TimeoutError) else (
+            APIConnectionError(described))  # fmt: skip
+    elif isinstance(exc, TimeoutError):  # the attempt's total
+        error = APITimeoutError(f"timed out after {timeout:g}s" if timeout else "timed out")
+    elif parsing and isinstance(exc, _UNREADABLE):
+        error = Invalid([("", f"unreadable body ({type(exc).__name__}: {str(exc)[:80]})")])
+    else:
+        error = IonQError(f"unexpected {type(exc).__name__}: {exc}")
+    error.__cause__ = exc
+    return error
+
+
+def collect(keys: Iterable[K], call: Callable[[K], T]) -> tuple[dict[K, T], dict[K, IonQError]]:
+    """`call(key)` for every key: each key's value, or the `IonQError` it ended with.
+
+    One key's failure is its own, whatever it is; the order of `keys` is kept.
+    """
+    found: dict[K, T] = {}
+    errors: dict[K, IonQError] = {}
+    for key in dict.fromkeys(keys):
+        try:
+            found[key] = call(key)
+        except Exception as exc:
+            errors[key] = as_ionq_error(exc)
+    return found, errors
+
+
+async def settle(
+    keys: Iterable[K], call: Callable[[K], Awaitable[T]]
+) -> tuple[dict[K, T], dict[K, IonQError]]:
+    """`collect`, with every `call(key)` awaited concurrently."""
+    outcomes: dict[K, T | Exception] = {}
+
+    async def one(key: K) -> None:
+        try:
+            outcomes[key] = await call(key)
+        except Exception as exc:
+            outcomes[key] = exc
+
+    wanted = list(dict.fromkeys(keys))
+    async with asyncio.TaskGroup() as group:
+        for key in wanted:
+            group.create_task(one(key))
+    return collect(wanted, lambda key: _unwrap(outcomes[key]))
+
+
+def _unwrap(outcome: T | Exception) -> T:
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def redirect_target(root: URL, url: URL, location: str, hops: int, attempt: Attempt) -> URL:
+    """Where a redirect leads, if it may be followed: same origin, at most MAX_REDIRECTS."""
+    try:
+        target = url.join(URL(location))
+        foreign = not same_origin(root, target)
+    except (ValueError, TypeError):  # a bad port, a broken IPv6 literal, ...
+        target, foreign = None, True
+    if target is None:
+        message = "refused redirect to a malformed Location"
+    elif foreign:
+        message = f"refused redirect to another origin ({target.scheme}://{target.host})"
+    elif target.user is not None or target.password is not None:
+        message = "refused redirect to a Location carrying credentials"
+    elif hops >= MAX_REDIRECTS:
+        message = f"more than {MAX_REDIRECTS} redirects"
+    else:
+        return target
+    raise APIStatusError(message, status_code=attempt.status)
+
+
+def _cancelling() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+def _describe(exc: aiohttp.ClientError) -> str:
+    if isinstance(exc, aiohttp.ClientConnectorError):  # the cause, not aiohttp's ssl:default [...]
+        where = f"{exc.host}:{exc.port}"
+        if isinstance(exc.os_error, ConnectionRefusedError):
+            return f"connection refused to {where}"
+        reason = exc.os_error.strerror or str(exc.os_error) or type(exc.os_error).__name__
+        return f"cannot connect to {where}: {reason}"
+    # aiohttp's messages name the host and port, never headers: safe to keep.
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text
+
+
+def _log(path: str, outcome: Attempt | IonQError, retry: int) -> None:
+    if logger.isEnabledFor(logging.DEBUG):
+        if isinstance(outcome, Attempt):
+            result, elapsed = f"{outcome.status}", f" elapsed={outcome.elapsed:.3f}s"
+        else:
+            result, elapsed = type(outcome).__name__, ""
+        logger.debug("GET %s -> %s attempt=%d%s", path, result, retry + 1, elapsed)

@@ -1,0 +1,175 @@
+"""`Transport.attempt`: one GET, bounded by one plain `asyncio.timeout`, against a real server.
+
+The loop's clock is moved by hand (`ClockLoop.advance`), so that no test waits for real time: the
+server hangs until the deadline the test moves the clock past.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from yarl import URL
+
+from ionq_backends._transport import Transport, client_timeout
+
+from .conftest import Hang, serve
+
+SECONDS = 10.0
+
+
+class ClockLoop(asyncio.SelectorEventLoop):
+    """An event loop whose clock the test moves forward."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.offset = 0.0
+
+    def time(self) -> float:
+        return super().time() + self.offset
+
+    async def advance(self, seconds: float) -> None:
+        """Move the clock on, and return once the timers then due have run."""
+        self.offset += seconds
+        after = self.create_future()
+        self.call_at(self.time(), after.set_result, None)
+        await after
+
+
+def run(test: Callable[[ClockLoop], Awaitable[Any]]) -> Any:
+    with asyncio.Runner(loop_factory=ClockLoop) as runner:
+        loop = runner.get_loop()
+        assert isinstance(loop, ClockLoop)
+        return runner.run(test(loop))
+
+
+@asynccontextmanager
+async def hanging(
+    total: float | None = SECONDS,
+) -> AsyncIterator[tuple[Transport, URL, Hang]]:
+    """A transport to a server whose `/hang` never answers and whose `/ok` does."""
+    hang = Hang()
+
+    async def ok(request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    async with serve({"/v0.4/hang": hang.handle, "/v0.4/ok": ok}) as base:
+        transport = Transport(
+            root=URL(base) / "v0.4",
+            api_key="k",
+            timeout=client_timeout(total) if total else aiohttp.ClientTimeout(total=None),
+            max_concurrency=64,
+            session=None,
+        )
+        try:
+            yield transport, transport.url("hang"), hang
+        finally:
+            await transport.close()
+
+
+async def started(transport: Transport, url: URL, hang: Hang) -> asyncio.Task[Any]:
+    hang.arrived.clear()
+    task = asyncio.get_running_loop().create_task(transport.attempt(url))
+    await hang.arrived.wait()
+    return task
+
+
+def test_an_attempt_past_its_deadline_raises_timeout_error() -> None:
+    async def scenario(loop: ClockLoop) -> None:
+        async with hanging() as (transport, url, hang):
+            task = await started(transport, url, hang)
+            await loop.advance(SECONDS * 0.9)
+            assert not task.done()  # never early
+            await loop.advance(SECONDS * 0.2)
+            with pytest.raises(TimeoutError):
+                await task
+            assert task.cancelling() == 0  # the deadline's cancellation was taken back
+
+    run(scenario)
+
+
+def test_an_attempt_done_in_time_is_untouched() -> None:
+    async def scenario(loop: ClockLoop) -> str:
+        async with hanging() as (transport, _url, _hang):
+            attempt = await transport.attempt(transport.url("ok"))
+            assert (attempt.status, attempt.body) == (200, b'{"ok": true}')
+            await loop.advance(SECONDS * 2)  # its deadline passes after it ended
+            task = asyncio.current_task()
+            assert task is not None and task.cancelling() == 0
+            await asyncio.sleep(0)  # a cancellation left behind would land at this await
+        return "done"
+
+    assert run(scenario) == "done"
+
+
+def test_every_attempt_of_many_expires_and_only_those_due() -> None:
+    async def scenario(loop: ClockLoop) -> None:
+        async with hanging() as (transport, url, hang):
+            first = [await started(transport, url, hang) for _ in range(20)]
+            await loop.advance(SECONDS / 2)
+            second = [await started(transport, url, hang) for _ in range(20)]
+            await loop.advance(SECONDS * 0.6)
+            await asyncio.wait(first)
+            assert all(isinstance(t.exception(), TimeoutError) for t in first)
+            assert not any(t.done() for t in second)
+            await loop.advance(SECONDS)
+            await asyncio.wait(second)
+            assert all(isinstance(t.exception(), TimeoutError) for t in second)
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("cancel_first", [True, False])
+def test_a_callers_cancel_beside_the_deadline_stays_a_cancel(cancel_first: bool) -> None:
+    async def scenario(loop: ClockLoop) -> None:
+        async with hanging() as (transport, url, hang):
+            task = await started(transport, url, hang)
+            if cancel_first:
+                task.cancel()
+            loop.offset += SECONDS * 2  # due, with the caller's cancel in the same iteration
+            if not cancel_first:
+                loop.call_at(loop.time(), task.cancel)
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    run(scenario)
+
+
+def test_no_total_means_no_deadline() -> None:
+    async def scenario(loop: ClockLoop) -> None:
+        async with hanging(None) as (transport, url, hang):
+            task = await started(transport, url, hang)
+            await loop.advance(1e9)
+            assert not task.done()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    run(scenario)
+
+
+def test_the_deadline_bounds_the_attempt_not_the_wait_for_a_slot() -> None:
+    """With every slot taken, a queued attempt's deadline starts when it gets one."""
+
+    async def scenario(loop: ClockLoop) -> None:
+        async with hanging() as (transport, url, hang):
+            transport._semaphore = asyncio.Semaphore(1)
+            holder = await started(transport, url, hang)
+            hang.arrived.clear()
+            queued = loop.create_task(transport.attempt(url))
+            await loop.advance(SECONDS * 1.1)
+            with pytest.raises(TimeoutError):
+                await holder
+            await hang.arrived.wait()  # the queued one is in flight only now
+            await loop.advance(SECONDS * 0.9)
+            assert not queued.done()
+            await loop.advance(SECONDS * 0.2)
+            with pytest.raises(TimeoutError):
+                await queued
+
+    run(scenario)
