@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from .._call import as_ionq_error
 from .._client import IonQClient
 from .._errors import IonQError
 from .._models import Backend, Characterization, PollRound, whole_fleet
@@ -227,7 +228,7 @@ class Monitor:
             results[backend.name] = exc
         except Exception as exc:  # one backend's failure is its own, whatever it is
             logger.exception("%s: characterization", backend.name)
-            results[backend.name] = IonQError(f"unexpected {type(exc).__name__}: {exc}")
+            results[backend.name] = as_ionq_error(exc)
 
     async def _prune(self) -> None:
         while True:
