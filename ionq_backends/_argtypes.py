@@ -1,5 +1,5 @@
-"""argparse types for the command line and `serve` (pure): each refuses with a message that names
-the value and what was expected, never an internal function's name."""
+"""argparse types and the options shared by every command and `serve` (pure): each type refuses
+with a message that names the value and what was expected, never an internal function's name."""
 
 from __future__ import annotations
 
@@ -7,9 +7,27 @@ import argparse
 from collections.abc import Callable
 
 from . import _params
+from ._constants import DEFAULT_API_VERSION, DEFAULT_TIMEOUT
 from ._humanize import printable
+from ._wire import PROFILES
 
-__all__ = ["integer", "non_negative", "port", "positive"]
+__all__ = ["COMMAND_TIMEOUT", "REQUEST_TIMEOUT", "add_api_options", "integer", "non_negative",
+           "port", "positive"]  # fmt: skip
+
+# What `--timeout` bounds: a command of the CLI as a whole; each attempt of `serve`'s requests.
+COMMAND_TIMEOUT = "bounds the whole command, retries included"
+REQUEST_TIMEOUT = "bounds each attempt of each request to the API; a round's retries come on top"
+
+
+def add_api_options(parser: argparse.ArgumentParser, *, timeout_help: str) -> None:
+    """--api-version, --base-url, --emulator and --timeout, as every command and `serve` have."""
+    parser.add_argument("--api-version", choices=tuple(PROFILES), default=DEFAULT_API_VERSION,
+                        help="IonQ API version")  # fmt: skip
+    parser.add_argument("--base-url", help="API host (default: $IONQ_BASE_URL, else IonQ's)")
+    parser.add_argument("--emulator", action="store_true",
+                        help="run against an in-process IonQ API emulator")  # fmt: skip
+    parser.add_argument("--timeout", type=positive, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                        help=timeout_help)  # fmt: skip
 
 
 def _number(text: str, low: float, inclusive: bool) -> float:

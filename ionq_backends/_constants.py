@@ -49,10 +49,13 @@ DEFAULT_WATCH_IGNORE: Final = frozenset({"average_queue_time", "last_updated"})
 
 LOGGER_NAME: Final = "ionq_backends"
 
-# The emulator: where `ionq-backends emulator` listens by default, the requests kept in
+# Where `ionq-backends emulator` and `ionq-backends serve` listen by default: loopback, as
+# neither has authentication.
+LOCAL_HOST: Final = "127.0.0.1"
+LOCAL_PORT: Final = 8080
+
+# The emulator: the requests kept in
 # `Emulator.requests` (a soak must not grow without bound), and how long stopping it waits for
 # handlers still running.
-EMULATOR_HOST: Final = "127.0.0.1"
-EMULATOR_PORT: Final = 8080
 EMULATOR_REQUEST_LOG: Final = 10_000
 EMULATOR_SHUTDOWN_TIMEOUT: Final = 1.0

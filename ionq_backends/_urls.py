@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-from functools import lru_cache
 from urllib.parse import quote
 
 from yarl import URL
@@ -40,7 +39,6 @@ def check_base_url(base_url: str) -> URL:
     return url.with_path(url.path.rstrip("/"))
 
 
-@lru_cache(maxsize=1024)  # a poller quotes the same few names all day; errors are not cached
 def segment(value: str, what: str = "path segment") -> str:
     """Quote `value` as one path segment; refuse `""`, `"."` and `".."` before any request."""
     value = str(value)

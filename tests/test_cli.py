@@ -358,3 +358,21 @@ def test_an_unexpected_error_is_one_line_and_exit_1(
     captured = capsys.readouterr()
     assert captured.err == "ionq-backends: error: unexpected RuntimeError: no such thing\n"
     assert captured.out == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "meaning"),
+    [
+        (["list"], "bounds the whole command, retries included"),
+        (["serve"], "bounds each attempt of each request to the API"),
+    ],
+)
+def test_timeout_help_says_what_it_bounds_for_each_command(
+    argv: list[str], meaning: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        cli.parser().parse_args([*argv, "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert meaning in help_text
+    other = {"list": "each attempt of each request", "serve": "the whole command"}[argv[0]]
+    assert other not in help_text

@@ -13,19 +13,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import _argtypes as args
-from .._constants import (
-    DEFAULT_API_VERSION,
-    DEFAULT_TIMEOUT,
-    DEFAULT_WATCH_INTERVAL,
-    EMULATOR_HOST,
-    EMULATOR_PORT,
-    MAX_PAGE_SIZE,
-    VERSION,
-)
+from .._constants import DEFAULT_WATCH_INTERVAL, LOCAL_HOST, LOCAL_PORT, MAX_PAGE_SIZE, VERSION
 from .._errors import IonQError
 from .._logging import enable as enable_logging
 from .._signals import run_loop
-from .._wire import PROFILES
 from ..service import cli as serve_cli
 from . import fleet
 from .commands import COMMANDS, PROG, Abort, Output, Usage, report
@@ -36,15 +27,17 @@ __all__ = ["main", "parser"]
 
 def parser() -> argparse.ArgumentParser:
     """The whole command line: one subparser per command, each with its own options."""
-    api = argparse.ArgumentParser(add_help=False)
-    api.add_argument("--api-version", choices=tuple(PROFILES), default=DEFAULT_API_VERSION,
-                     help="IonQ API version")  # fmt: skip
-    api.add_argument("--base-url", help="API host (default: $IONQ_BASE_URL, else IonQ's)")
-    api.add_argument("--emulator", action="store_true", help="run against an in-process emulator")
-    api.add_argument("--timeout", type=args.positive, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                     help="bounds the whole command, retries included")  # fmt: skip
-    api.add_argument("-v", "--verbose", action="count", default=0,
-                     help="log lines on stderr: -v for retries, -vv for every request")  # fmt: skip
+
+    def api_options(timeout_help: str) -> argparse.ArgumentParser:
+        api = argparse.ArgumentParser(add_help=False)
+        args.add_api_options(api, timeout_help=timeout_help)
+        api.add_argument(
+            "-v", "--verbose", action="count", default=0,
+            help="log lines on stderr: -v for retries, -vv for every request",
+        )  # fmt: skip
+        return api
+
+    api = api_options(args.COMMAND_TIMEOUT)
     output = argparse.ArgumentParser(add_help=False)
     output.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     verbose = argparse.ArgumentParser(add_help=False)
@@ -78,11 +71,12 @@ def parser() -> argparse.ArgumentParser:
     chars.add_argument("--limit", type=args.integer(1), default=MAX_PAGE_SIZE, metavar="N",
                        help="how many, newest first")  # fmt: skip
     fleet.add_best_parser(sub, both)
-    serve = command("serve", "fleet monitor: live page, /metrics, history (extra: service)", both)
+    serve = command("serve", "fleet monitor: live page, /metrics, history (extra: service)",
+                    [api_options(args.REQUEST_TIMEOUT), output])  # fmt: skip
     serve_cli.add_arguments(serve, common=False)
     emu = command("emulator", "serve an IonQ API emulator until Ctrl-C", [output])
-    emu.add_argument("--host", default=EMULATOR_HOST, help="loopback only")
-    emu.add_argument("--port", type=args.port, default=EMULATOR_PORT, help="0 picks a free port")
+    emu.add_argument("--host", default=LOCAL_HOST, help="loopback only")
+    emu.add_argument("--port", type=args.port, default=LOCAL_PORT, help="0 picks a free port")
     emu.add_argument("--latency", type=args.non_negative, default=0.0, metavar="SECONDS",
                      help="added to every answer")  # fmt: skip
     return top

@@ -17,6 +17,7 @@ import aiohttp
 import cattrs
 
 from .._client import IonQClient
+from .._constants import MAX_PAGE_SIZE
 from .._errors import IonQError
 from .._models import Backend, Characterization
 from .._signals import Stop
@@ -193,7 +194,9 @@ async def cmd_characterizations(args: argparse.Namespace, out: Output) -> int:
 
         async def collect() -> list[Characterization]:
             found: list[Characterization] = []
-            pages = client.iter_characterizations(args.name, page_size=min(args.limit, 10))
+            pages = client.iter_characterizations(
+                args.name, page_size=min(args.limit, MAX_PAGE_SIZE)
+            )
             async for item in pages:
                 found.append(item)
                 if len(found) == args.limit:

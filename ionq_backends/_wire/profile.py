@@ -38,7 +38,7 @@ from .parse import timing as timing_parser
 __all__ = ["Profile", "Request", "structure_backend"]
 
 
-@attrs.frozen(cache_hash=True)  # a request is a cache key, built once per name
+@attrs.frozen
 class Request:
     """One GET: `path` below the version root (its segments already quoted) and its query."""
 

@@ -19,9 +19,9 @@ from aiohttp import web
 
 from .. import _params
 from .._constants import (
-    EMULATOR_HOST,
     EMULATOR_REQUEST_LOG,
     EMULATOR_SHUTDOWN_TIMEOUT,
+    LOCAL_HOST,
     MAX_PAGE_SIZE,
 )
 from .._urls import is_loopback
@@ -89,7 +89,7 @@ class Emulator:
         self,
         *,
         latency: float = 0.0,
-        host: str = EMULATOR_HOST,
+        host: str = LOCAL_HOST,
         port: int = 0,
         api_key: str | None = None,
         allow_remote: bool = False,

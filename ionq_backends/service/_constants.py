@@ -7,9 +7,6 @@ from typing import Final
 # The extra that carries the monitor's dependencies; named in the one-line error without it.
 EXTRA: Final = "ionq-backends[service]"
 
-# Where it listens. Loopback by default: the page has no authentication.
-DEFAULT_HOST: Final = "127.0.0.1"
-DEFAULT_PORT: Final = 8080
 
 # Seconds between round starts. The README asks for 10 s or more against the live API for the
 # whole fleet; 60 s is six requests a minute on v0.4.
@@ -79,3 +76,6 @@ LOGGER_NAME: Final = "ionq_backends.service"
 # Without explicit names, the monitor watches every backend the API lists plus every
 # `BackendName`, and asks the list again this often (s) to pick up a new QPU without a restart.
 DISCOVER_EVERY: Final = 3600.0
+# After a failed list, it is asked again after this many polling intervals (capped by the above):
+# the list failing usually means everything does.
+DISCOVER_RETRY_INTERVALS: Final = 10

@@ -19,7 +19,7 @@ from .._call import as_ionq_error
 from .._client import IonQClient
 from .._errors import IonQError
 from .._models import Backend, Characterization, PollRound, whole_fleet
-from ._constants import DISCOVER_EVERY, LOGGER_NAME, PRUNE_EVERY
+from ._constants import DISCOVER_EVERY, DISCOVER_RETRY_INTERVALS, LOGGER_NAME, PRUNE_EVERY
 from ._history import event_rows, sample_rows
 from ._metrics import Metrics
 from ._sse import Broadcaster
@@ -129,7 +129,7 @@ class Monitor:
             logger.warning("could not list backends (%s); watching the known names", exc)
             listed = []
             # Ask again soon: the list endpoint failing usually means everything does.
-            wait = min(DISCOVER_EVERY, 10 * self.interval)
+            wait = min(DISCOVER_EVERY, DISCOVER_RETRY_INTERVALS * self.interval)
         else:
             wait = DISCOVER_EVERY
         self.state.add(whole_fleet(listed))

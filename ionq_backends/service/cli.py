@@ -22,15 +22,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import _argtypes
-from .._constants import DEFAULT_API_VERSION, DEFAULT_TIMEOUT
+from .._constants import LOCAL_HOST, LOCAL_PORT
 from .._signals import Stop, run_loop
 from .._urls import is_loopback
-from .._wire import PROFILES
 from ._constants import (
     DEFAULT_DB_PATH,
-    DEFAULT_HOST,
     DEFAULT_INTERVAL,
-    DEFAULT_PORT,
     DEFAULT_RETENTION,
     EXTRA,
     LOGGER_NAME,
@@ -61,23 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, common: bool = True) -> No
     """Add serve's options to `parser`; `common=False` leaves out --api-version, --base-url,
     --emulator and --timeout, for a parent CLI whose shared options already hold them."""
     if common:
-        parser.add_argument(
-            "--api-version",
-            choices=tuple(PROFILES),
-            default=DEFAULT_API_VERSION,
-            help="IonQ API version (default: %(default)s)",
-        )
-        parser.add_argument("--base-url", help="API host (default: $IONQ_BASE_URL, else IonQ)")
-        parser.add_argument(
-            "--emulator", action="store_true", help="watch an in-process IonQ API emulator"
-        )
-        parser.add_argument(
-            "--timeout",
-            type=_argtypes.positive,
-            default=DEFAULT_TIMEOUT,
-            metavar="SECONDS",
-            help="per-request timeout (default: %(default)s)",
-        )
+        _argtypes.add_api_options(parser, timeout_help=_argtypes.REQUEST_TIMEOUT)
     parser.add_argument(
         "names",
         nargs="*",
@@ -92,13 +73,13 @@ def add_arguments(parser: argparse.ArgumentParser, *, common: bool = True) -> No
     )
     parser.add_argument(
         "--host",
-        default=DEFAULT_HOST,
+        default=LOCAL_HOST,
         help="address to listen on (default: %(default)s; the page has no authentication)",
     )
     parser.add_argument(
         "--port",
         type=_argtypes.port,
-        default=DEFAULT_PORT,
+        default=LOCAL_PORT,
         help="port, 0 for any free one (default: %(default)s)",
     )
     parser.add_argument(
@@ -216,6 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """`python -m ionq_backends.service [options]`; returns the exit status."""
     parser = argparse.ArgumentParser(
         prog=PROG,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="A fleet monitor: a live page, Prometheus metrics, JSON and a history. "
         "The API key is read from $IONQ_API_KEY.",
     )
