@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
-import itertools
 import os
 import random as _random
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
@@ -32,23 +32,22 @@ from ._constants import (
     MAX_PAGE_SIZE,
     USER_AGENT,
 )
-from ._errors import APIStatusError, IonQError, ResponseValidationError
+from ._errors import APIStatusError, IonQError
 from ._models import (
     Backend,
     BackendChange,
     BackendsSnapshot,
     Characterization,
-    CharacterizationPage,
     CharacterizationsSnapshot,
     PollRound,
     whole_fleet,
 )
-from ._polling import changes, rounds
+from ._pages import pages
+from ._polling import changes, poll
 from ._raw import RawResponses
 from ._retry import RetryPolicy
 from ._transport import Transport, client_timeout
 from ._urls import check_base_url, segment
-from ._watch import Watcher
 from ._wire import Request, profile_for
 from ._wire.profile import structure_backend
 
@@ -93,9 +92,8 @@ class IonQClient:
         self._random = random or _random.random
         self._sleep = sleep
         key = _params.api_key(api_key if api_key is not None else os.environ.get(ENV_API_KEY))
-        policy = RetryPolicy(
-            max_retries=_params.integer("max_retries", max_retries, low=0),
-            retry_after_cap=_params.finite("retry_after_cap", retry_after_cap, inclusive=True),
+        policy = _params.retry_policy(
+            RetryPolicy(), max_retries=max_retries, retry_after_cap=retry_after_cap
         )
         self._transport = Transport(
             root=root / self.api_version,
@@ -117,14 +115,8 @@ class IonQClient:
         """A client with other options that shares this one's connection pool and concurrency
         bound: `client.with_options(timeout=5).get_backend(name)`. Closing it leaves this one
         open; closing this one closes both."""
-        policy = self._caller.policy
-        changed = RetryPolicy(
-            max_retries=policy.max_retries
-            if max_retries is None
-            else _params.integer("max_retries", max_retries, low=0),
-            retry_after_cap=policy.retry_after_cap
-            if retry_after_cap is None
-            else _params.finite("retry_after_cap", retry_after_cap, inclusive=True),
+        changed = _params.retry_policy(
+            self._caller.policy, max_retries=max_retries, retry_after_cap=retry_after_cap
         )
         clone = copy.copy(self)
         clone._transport = self._transport.derive(
@@ -181,7 +173,7 @@ class IonQClient:
 
     async def get_backend(self, name: str) -> Backend:
         """One backend by name (v0.3 has no single-backend path: it is picked from the list)."""
-        name = _name(name)
+        name = _params.backend_name(name)
         reply = await self._caller.reply(self._backend_request(name))
         return self._pick(reply, name)
 
@@ -197,7 +189,7 @@ class IonQClient:
         self._transport.check_open()
         if names is not None:
             return await self._fan_out(
-                {n: (self._backend_request(n), False) for n in self._names(names)}
+                {n: (self._backend_request(n), False) for n in _params.backend_names(names)}
             )
         listing = self._profile.list_backends(verbose=self._verbose)
         try:
@@ -244,17 +236,8 @@ class IonQClient:
         set can follow the fleet. Rounds run start to start, jittered by `jitter` so that many
         pollers drift apart, and never overlap. Only cancellation or `aclose()` ends it.
         """
-        _params.finite("interval", interval)
-        if not 0.0 <= _params.finite("jitter", jitter, inclusive=True) < 1.0:
-            raise ValueError(f"jitter must be in [0, 1), got {jitter!r}")
-        watcher = Watcher(frozenset(ignore))
-        fixed = None if names is None or callable(names) else self._names(names)
-
-        def choose() -> Iterable[str] | None:  # None: the whole fleet
-            return names() if callable(names) else fixed
-
-        return rounds(self.get_backends, choose, interval=interval, jitter=jitter,
-                      watcher=watcher, sleep=self._sleep, random=self._random)  # fmt: skip
+        return poll(self.get_backends, names, interval=interval, jitter=jitter, ignore=ignore,
+                    sleep=self._sleep, random=self._random)  # fmt: skip
 
     def watch(
         self,
@@ -303,7 +286,10 @@ class IonQClient:
 
         A backend with none maps to `None`; each backend's failure lands in `errors` alone.
         """
-        wanted = await self._fleet_names() if names is None else self._names(names)
+        wanted = whole_fleet() if names is None else _params.backend_names(names)
+        if names is None:
+            with contextlib.suppress(IonQError):  # without the list, the known names
+                wanted = whole_fleet(b.name for b in await self.list_backends())
         self._transport.check_open()
         found, errors = await settle(wanted, self.latest_characterization)
         return CharacterizationsSnapshot(found, errors, fetched_at=datetime.now(UTC))
@@ -327,29 +313,9 @@ class IonQClient:
         for key, value in (("start", start), ("end", end)):
             if value is not None:
                 params[key] = self._profile.encode_when(value)
-        return self._pages(quoted, params, page_size)
-
-    async def _pages(
-        self, quoted: str, params: dict[str, str], page_size: int
-    ) -> AsyncGenerator[Characterization, None]:
-        seen: dict[tuple[str, ...], int] = {}  # each full page's ids, and its number
-        for number in itertools.count(1):
-
-            def new_page(data: Any, number: int = number) -> CharacterizationPage:
-                page = self._structure.page(data)
-                ids = tuple(c.id for c in page.characterizations)
-                if ids in seen:  # a server that ignores `page` would make this endless
-                    problem = (".characterizations", f"page {number} repeats page {seen[ids]}")
-                    raise ResponseValidationError([problem])
-                seen[ids] = number
-                return page
-
-            request = self._profile.characterizations(quoted, {**params, "page": str(number)})
-            page, _reply = await self._caller.get(request, new_page)
-            for item in page.characterizations:
-                yield item
-            if len(page.characterizations) < page_size:
-                return
+        structure = self._structure.page
+        return pages(self._caller, lambda number: self._profile.characterizations(
+            quoted, {**params, "page": str(number)}), structure, page_size)  # fmt: skip
 
     async def characterization_of(self, backend: Backend | str) -> Characterization | None:
         """The characterization a `Backend` links to, or the latest one for a backend name."""
@@ -360,17 +326,6 @@ class IonQClient:
         return await self.latest_characterization(backend)
 
     # Internals
-
-    async def _fleet_names(self) -> list[str]:
-        try:
-            return whole_fleet(b.name for b in await self.list_backends())
-        except IonQError:
-            return whole_fleet()
-
-    def _names(self, names: Iterable[str]) -> list[str]:
-        if isinstance(names, str):
-            raise TypeError("names must be an iterable of names, not one string")
-        return list(dict.fromkeys(_name(n) for n in names))
 
     def _backend_request(self, name: str) -> Request:
         return self._profile.backend(segment(name, "backend name"), verbose=self._verbose)
@@ -392,11 +347,3 @@ class IonQClient:
 def _unknown_access(backend: Backend) -> Backend:
     # What `has_access` says of a request without a key is not what it says of the key.
     return attrs.evolve(backend, has_access=None)
-
-
-def _name(name: Any) -> str:
-    """A backend name as given; anything but a `str` is a caller's mistake."""
-    if not isinstance(name, str):
-        raise TypeError(f"a backend name must be a str, got {type(name).__name__}")
-    segment(name, "backend name")
-    return str(name)

@@ -7,10 +7,16 @@ names the parameter. NaN and infinities are refused wherever a finite number is 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["api_key", "finite", "headers", "integer"]
+import attrs
+
+from ._retry import RetryPolicy
+from ._urls import segment
+
+__all__ = ["api_key", "backend_name", "backend_names", "finite", "headers", "integer",
+           "retry_policy"]  # fmt: skip
 
 
 def finite(name: str, value: Any, *, low: float = 0.0, inclusive: bool = False) -> float:
@@ -81,3 +87,30 @@ def headers(
 def _header_text(what: str, value: str) -> None:
     if not value or any(not " " <= char <= "~" for char in value):
         raise ValueError(f"{what} must be non-empty printable ASCII")
+
+
+def backend_name(name: Any) -> str:
+    """A backend name as given; anything but a `str` is a caller's mistake."""
+    if not isinstance(name, str):
+        raise TypeError(f"a backend name must be a str, got {type(name).__name__}")
+    segment(name, "backend name")
+    return str(name)
+
+
+def backend_names(names: Iterable[str]) -> list[str]:
+    """Backend names, each once, in the caller's order; one string alone is a mistake."""
+    if isinstance(names, str):
+        raise TypeError("names must be an iterable of names, not one string")
+    return list(dict.fromkeys(backend_name(n) for n in names))
+
+
+def retry_policy(
+    base: RetryPolicy, *, max_retries: int | None = None, retry_after_cap: float | None = None
+) -> RetryPolicy:
+    """`base` with the options a caller gave, each checked (`None` keeps `base`'s)."""
+    if max_retries is not None:
+        base = attrs.evolve(base, max_retries=integer("max_retries", max_retries, low=0))
+    if retry_after_cap is not None:
+        cap = finite("retry_after_cap", retry_after_cap, inclusive=True)
+        base = attrs.evolve(base, retry_after_cap=cap)
+    return base

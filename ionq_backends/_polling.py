@@ -6,13 +6,39 @@ import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 
+from . import _params
 from ._models import BackendChange, BackendsSnapshot, PollRound
 from ._retry import jittered
 from ._watch import Watcher
 
-__all__ = ["changes", "rounds"]
+__all__ = ["changes", "poll"]
 
 Fetch = Callable[[Iterable[str] | None], Awaitable[BackendsSnapshot]]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def poll(
+    fetch: Fetch,
+    names: Iterable[str] | Callable[[], Iterable[str]] | None,
+    *,
+    interval: float,
+    jitter: float,
+    ignore: Iterable[str],
+    sleep: Sleep,
+    random: Callable[[], float],
+) -> AsyncGenerator[PollRound, None]:
+    """`IonQClient.poll()`: its arguments checked now, its rounds run when iterated."""
+    _params.finite("interval", interval)
+    if not 0.0 <= _params.finite("jitter", jitter, inclusive=True) < 1.0:
+        raise ValueError(f"jitter must be in [0, 1), got {jitter!r}")
+    watcher = Watcher(frozenset(ignore))
+    fixed = None if names is None or callable(names) else _params.backend_names(names)
+
+    def choose() -> Iterable[str] | None:  # None: the whole fleet
+        return names() if callable(names) else fixed
+
+    return rounds(fetch, choose, interval=interval, jitter=jitter, watcher=watcher, sleep=sleep,
+                  random=random)  # fmt: skip
 
 
 async def rounds(
@@ -22,7 +48,7 @@ async def rounds(
     interval: float,
     jitter: float,
     watcher: Watcher,
-    sleep: Callable[[float], Awaitable[None]],
+    sleep: Sleep,
     random: Callable[[], float],
 ) -> AsyncGenerator[PollRound, None]:
     """`fetch(names())` every `interval` seconds (jittered), each round as a `PollRound`."""

@@ -10,6 +10,7 @@ import attrs
 
 from ._models import Backend, Characterization
 from ._selection import Backends, backend_list, is_degraded, known, runs_jobs
+from ._wire.dates import iso_z
 
 __all__ = ["CircuitShape", "RankedBackend", "estimate_success", "rank_for_circuit"]
 
@@ -130,14 +131,10 @@ class RankedBackend:
             "expected_fidelity": self.expected_fidelity,
             "queue_time_s": None if queue is None else queue.total_seconds(),
             "characterization_id": None if c is None else c.id,
-            "calibrated_at": None if c is None or c.date is None else _iso(c.date),
+            "calibrated_at": None if c is None or c.date is None else iso_z(c.date),
             "calibration_age_s": _seconds(self.calibration_age),
             "excluded": self.excluded,
         }
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _seconds(value: timedelta | None) -> float | None:

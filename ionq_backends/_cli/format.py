@@ -14,6 +14,7 @@ from .._humanize import format_age as relative
 from .._humanize import format_duration as human_duration
 from .._humanize import printable
 from .._models import Backend, BackendChange, BackendStatus
+from .._wire.dates import iso_z
 
 __all__ = [
     "BACKEND_HEADERS",
@@ -97,7 +98,7 @@ def describe_change(
         code = (colour or {}).get(text)
         return f"\x1b[{code}m{text}\x1b[0m" if code else text
 
-    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = iso_z(now, "seconds")
     head = f"{stamp}  {printable(event.name).ljust(NAME_WIDTH)}"
     if event.error is not None:
         return f"{head}  {status('ERROR')}  {printable(str(event.error))}"

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Literal
 
 __all__ = ["as_utc", "epoch_millis", "iso_z"]
 
 
-def iso_z(moment: datetime) -> str:
-    """`2026-11-21T20:37:53Z` (microseconds kept when set): how IonQ writes a UTC datetime."""
-    return as_utc(moment).isoformat().replace("+00:00", "Z")
+def iso_z(moment: datetime, timespec: Literal["auto", "seconds", "milliseconds"] = "auto") -> str:
+    """`2026-11-21T20:37:53Z`: how IonQ writes a UTC datetime, and how every output of this
+    package writes one. `auto` keeps microseconds when set."""
+    return as_utc(moment).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
 def as_utc(value: date | datetime) -> datetime:

@@ -11,6 +11,7 @@ import attrs
 
 from .._errors import APIStatusError, IonQError
 from .._models import Backend, BackendsSnapshot, Characterization
+from .._wire.dates import iso_z
 from ._constants import CHARACTERIZATION_MIN_REFRESH, CHARACTERIZATION_RETRY
 
 __all__ = ["BackendView", "ErrorInfo", "FleetState", "Health", "iso", "json_value"]
@@ -20,7 +21,7 @@ def iso(moment: datetime | None) -> str | None:
     """`2026-11-21T20:38:00.123Z`, or `None`."""
     if moment is None:
         return None
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_z(moment, "milliseconds")
 
 
 def json_value(value: Any) -> Any:
