@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import itertools
-import json
 import math
 from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from http import HTTPStatus
 from types import TracebackType
 from typing import Any, Self
 
@@ -25,6 +23,7 @@ from .._constants import (
     MAX_PAGE_SIZE,
 )
 from .._urls import is_loopback
+from ._faults import Fault, Faults, disconnect, error, json_response
 from ._fleet import Machine, default_fleet
 from ._versions import BY_ID, CURRENT, LIST, OF_BACKEND, ONE, PAGE, RENDERINGS, Rendering
 
@@ -41,32 +40,6 @@ class RecordedRequest:
     path: str
     query: dict[str, str]
     headers: dict[str, str]
-
-
-@attrs.define
-class _Fault:
-    status: int
-    times: int
-    retry_after: float | str | None
-    body: Any
-    delay: float
-    disconnect: bool
-
-
-def _error_body(status: int, message: str, **more: Any) -> dict[str, Any]:
-    return {"error": HTTPStatus(status).phrase, "message": message, "statusCode": status, **more}
-
-
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        body=json.dumps(data, separators=(",", ":")).encode(),
-        status=status,
-        content_type="application/json",
-    )
-
-
-def _error(status: int, message: str, **more: Any) -> web.Response:
-    return _json(_error_body(status, message, **more), status)
 
 
 class _BadQuery(Exception):
@@ -111,7 +84,7 @@ class Emulator:
         self.fleet: dict[str, Machine] = default_fleet(now)
         self.requests: deque[RecordedRequest] = deque(maxlen=EMULATOR_REQUEST_LOG)
         self._record = record_requests
-        self._faults: dict[str, deque[_Fault]] = {}
+        self._faults = Faults()
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
 
@@ -205,15 +178,7 @@ class Emulator:
         `<`), anything else as JSON. A 2xx status with no body delays the real answer by `delay`.
         `disconnect` sends part of an answer, then drops the connection.
         """
-        _params.integer("status", status, low=100, high=599)
-        _params.integer("times", times, low=1)
-        _params.finite("delay", delay, inclusive=True)
-        if retry_after is not None and not isinstance(retry_after, str):
-            _params.finite("retry_after", retry_after, inclusive=True)
-        key = "/" + path.lstrip("/")
-        self._faults.setdefault(key, deque()).append(
-            _Fault(status, times, retry_after, body, delay, disconnect)
-        )
+        self._faults.add(path, Fault(status, times, retry_after, body, delay, disconnect))
 
     def clear_faults(self) -> None:
         """Drop every queued fault."""
@@ -258,73 +223,34 @@ class Emulator:
         )
 
     async def _answer(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        fault = self._take_fault(request.path)
+        fault = self._faults.take(request.path)
         if fault is not None:
             if fault.delay:
                 await asyncio.sleep(fault.delay)
             if fault.disconnect:
-                return await self._disconnect(request)
+                return await disconnect(request)
             if not (200 <= fault.status < 300 and fault.body is None):
-                return self._fault_response(fault)
+                return fault.response()
         route = request.match_info.route.resource
         public = route is not None and route.canonical in self._public
         has_key = "Authorization" in request.headers
         if public and self.reject_key_on_public and has_key:
-            return _error(401, "Unauthorized")
+            return error(401, "Unauthorized")
         if public and self.reject_key_on_public:
             pass  # the backends routes answer without a key
         elif self._api_key is not None and request.headers.get("Authorization") != (
             f"apiKey {self._api_key}"
         ):
-            return _error(401, "Invalid or missing API key")
+            return error(401, "Invalid or missing API key")
         try:
             return await handler(request)
         except _BadQuery as bad:
-            return _error(400, str(bad), validation={"source": "querystring", "keys": [bad.key]})
+            return error(400, str(bad), validation={"source": "querystring", "keys": [bad.key]})
         except web.HTTPMethodNotAllowed:
             # IonQ's API (Fastify) knows routes by method and path: anything else is a 404.
-            return _error(404, f"Route {request.method}:{request.path} not found")
+            return error(404, f"Route {request.method}:{request.path} not found")
         except web.HTTPException as exc:
-            return _error(exc.status, exc.reason)
-
-    def _take_fault(self, path: str) -> _Fault | None:
-        queue = self._faults.get(path)
-        if not queue:
-            return None
-        fault = queue[0]
-        fault.times -= 1
-        if fault.times <= 0:
-            queue.popleft()
-        return fault
-
-    @staticmethod
-    def _fault_response(fault: _Fault) -> web.Response:
-        headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
-        if fault.body is None:
-            response = _error(fault.status, f"injected fault ({fault.status})")
-        elif isinstance(fault.body, str | bytes):
-            raw = fault.body.encode() if isinstance(fault.body, str) else fault.body
-            html = raw.lstrip()[:1] == b"<"
-            response = web.Response(
-                body=raw,
-                status=fault.status,
-                content_type="text/html" if html else "application/json",
-            )
-        else:
-            response = _json(fault.body, fault.status)
-        response.headers.update(headers)
-        return response
-
-    @staticmethod
-    async def _disconnect(request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(status=200, headers={"Content-Length": "4096"})
-        response.content_type = "application/json"
-        await response.prepare(request)
-        await response.write(b'[{"backend": "qpu.')
-        if request.transport is not None:
-            request.transport.close()
-        # The connection is gone: tell aiohttp not to finish an answer nobody can read.
-        raise asyncio.CancelledError
+            return error(exc.status, exc.reason)
 
     def _machine(self, request: web.Request) -> Machine:
         machine = self.fleet.get(request.match_info["backend"])
@@ -355,21 +281,21 @@ class Emulator:
         items = self._machine(request).characterizations
         if not items:
             raise web.HTTPNotFound(reason="No characterization found for this backend")
-        return _json(rendering.characterization(items[0]))
+        return json_response(rendering.characterization(items[0]))
 
     async def _by_id(self, rendering: Rendering, request: web.Request) -> web.Response:
         wanted = request.match_info["uuid"]
         for machine in self.fleet.values():
             for item in machine.characterizations:
                 if item["id"] == wanted:
-                    return _json(rendering.characterization(item))
+                    return json_response(rendering.characterization(item))
         raise web.HTTPNotFound(reason=f"Characterization {wanted} not found")
 
     async def _of_backend(self, rendering: Rendering, request: web.Request) -> web.Response:
         wanted = request.match_info["uuid"]
         for item in self._machine(request).characterizations:
             if item["id"] == wanted:
-                return _json(rendering.characterization(item))
+                return json_response(rendering.characterization(item))
         raise web.HTTPNotFound(reason=f"Characterization {wanted} not found")
 
     async def _characterizations(self, rendering: Rendering, request: web.Request) -> web.Response:
@@ -386,10 +312,10 @@ class Emulator:
         ]
         if not machine.characterizations:
             # What the live API sends for a backend with no data at all.
-            return _json({"characterizations": None, "pages": 0})
+            return json_response({"characterizations": None, "pages": 0})
         chunk = items[(page - 1) * limit : page * limit]
         remaining = max(0, math.ceil(len(items) / limit) - page)
-        return _json(
+        return json_response(
             {
                 "characterizations": [rendering.characterization(i) for i in chunk],
                 "pages": remaining,
