@@ -12,7 +12,7 @@ import math
 import zlib
 from collections.abc import Mapping
 from time import monotonic
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import aiohttp
 from yarl import URL
@@ -73,26 +73,22 @@ class Transport:
     ) -> None:
         self.root = root
         self._prefix = str(root).rstrip("/") + "/"
-        self._set_timeout(timeout)
         self._semaphore = asyncio.Semaphore(max_concurrency)
         self._max_concurrency = max_concurrency
         self._borrowed = session
         self._session: aiohttp.ClientSession | None = session
         self._closed = False
+        # Bodies are decoded here, under the cap, so only encodings we decode are asked for.
+        self._common = {"User-Agent": USER_AGENT, **(headers or {}), "Accept-Encoding": ENCODINGS}
         # Built once: the only place the key lives, in a str whose repr hides it (a traceback
         # that captures frame locals, in aiohttp's frames too, prints reprs).
-        # Bodies are decoded here, under the cap, so only encodings we decode are asked for.
-        self._headers: dict[str, str] = {
-            "User-Agent": USER_AGENT,
-            **(headers or {}),
-            "Accept-Encoding": ENCODINGS,
-        }
-        if api_key:
-            self._headers["Authorization"] = Secret(f"apiKey {api_key}")
+        self._auth = {"Authorization": Secret(f"apiKey {api_key}")} if api_key else {}
+        self._headers: dict[str, str] = {**self._common, **self._auth}
         self.has_key = bool(api_key)
         self.scrubber = Scrubber(api_key)
         # A transport derived by `derive()` uses its parent's session and never closes it.
         self._parent: Transport | None = None
+        self._set_timeout(timeout)
 
     def __repr__(self) -> str:
         return f"Transport(root={str(self.root)!r})"
@@ -102,6 +98,18 @@ class Transport:
         # `total` bounds each attempt through `asyncio.timeout`, not aiohttp's timer: aiohttp's
         # own can swallow a caller's cancellation that lands in the same loop iteration.
         self._aiohttp_timeout = _per_attempt(timeout)
+        # A session of our own carries the common headers and the timeout as its defaults, as
+        # aiohttp intends; what differs from them goes with each request.
+        own, derived = self._borrowed is None, self._parent is not None
+        keyed: dict[str, Any] = {"allow_redirects": False, "auto_decompress": False}
+        if not own or derived:
+            keyed["timeout"] = self._aiohttp_timeout
+        keyless = dict(keyed)
+        if own:
+            keyed |= {"headers": self._auth} if self._auth else {}
+        else:
+            keyed["headers"], keyless["headers"] = self._headers, self._common
+        self._options = {False: keyed, True: keyless}
 
     def derive(self, *, timeout: aiohttp.ClientTimeout) -> Transport:
         """A transport with its own timeout on this one's session, pool and concurrency bound.
@@ -138,7 +146,9 @@ class Transport:
             self.check_open()
             # The pool matches the semaphore: more connections could never be used at once.
             connector = aiohttp.TCPConnector(limit=self._max_concurrency)
-            self._session = aiohttp.ClientSession(connector=connector)
+            self._session = aiohttp.ClientSession(
+                connector=connector, headers=self._common, timeout=self._aiohttp_timeout
+            )
         return self._session
 
     async def close(self) -> None:
@@ -155,20 +165,12 @@ class Transport:
         Raises what aiohttp raises, `TimeoutError`, or `ResponseValidationError` for a body past
         the cap or in an encoding it cannot undo.
         """
-        headers = self._headers
-        if keyless:
-            headers = {k: v for k, v in headers.items() if k != "Authorization"}
         session = self._get_session()
+        options = self._options[keyless]
         async with self._semaphore:
             started = monotonic()
             async with asyncio.timeout(self._timeout.total):
-                async with session.get(
-                    url,
-                    headers=headers,
-                    timeout=self._aiohttp_timeout,
-                    allow_redirects=False,
-                    auto_decompress=False,
-                ) as resp:
+                async with session.get(url, **options) as resp:
                     body = await _read_capped(resp)
                     status, answer = resp.status, resp.headers
         coding = answer.get("Content-Encoding")
