@@ -173,9 +173,6 @@ class Caller:
         self, exc: BaseException, path: str, request_id: str | None, *, parsing: bool = False
     ) -> IonQError:
         error = as_ionq_error(exc, timeout=self.transport.timeout.total, parsing=parsing)
-        if self.transport.closed and isinstance(exc, RuntimeError):
-            error = APIConnectionError("the client was closed")  # aiohttp's "Session is closed"
-            error.__cause__ = exc
         placed = error.with_context(method="GET", path=path, request_id=request_id)
         return self.transport.scrubber.error(placed)
 
