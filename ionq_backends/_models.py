@@ -63,6 +63,9 @@ class BackendStatus(enum.StrEnum):
     OFFLINE = "offline"
 
 
+_RUNS_JOBS = frozenset({BackendStatus.AVAILABLE, BackendStatus.RUNNING, BackendStatus.DEGRADED})
+
+
 def _no_extra() -> Mapping[str, Any]:
     return {}
 
@@ -102,13 +105,28 @@ class Backend:
         except (OverflowError, ValueError):  # a value built by hand past timedelta's range, or NaN
             return None
 
+    # The one definition of "runs jobs", "degraded" and "available", for select(), the page,
+    # /metrics and the history alike.
+
+    @property
+    def runs_jobs(self) -> bool:
+        """True when the backend runs jobs now: `available`, verbose `running`, or `degraded`
+        (the v0.4 docs list it as a status: such a backend runs jobs, but degraded)."""
+        return str(self.status) in _RUNS_JOBS
+
+    @property
+    def is_degraded(self) -> bool:
+        """True when the API says so: `degraded: true`, or the status `degraded`."""
+        return self.degraded is True or str(self.status) == BackendStatus.DEGRADED
+
     @property
     def is_available(self) -> bool:
         """True when the backend accepts and runs jobs now (`available`, or verbose `running`).
 
-        A `degraded` status is not available (as qBraid maps it): IonQ does not say it runs jobs.
+        A `degraded` status is not available (as qBraid maps it): IonQ does not say it runs jobs
+        as usual. It still `runs_jobs`.
         """
-        return self.status in (BackendStatus.AVAILABLE, BackendStatus.RUNNING)
+        return self.runs_jobs and str(self.status) != BackendStatus.DEGRADED
 
 
 @attrs.frozen

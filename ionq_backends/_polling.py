@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 
 from . import _params
+from ._call import Sleep
 from ._models import BackendChange, BackendsSnapshot, PollRound
 from ._retry import jittered
 from ._watch import Watcher
@@ -14,7 +15,6 @@ from ._watch import Watcher
 __all__ = ["changes", "poll"]
 
 Fetch = Callable[[Iterable[str] | None], Awaitable[BackendsSnapshot]]
-Sleep = Callable[[float], Awaitable[None]]
 
 
 def poll(

@@ -8,9 +8,9 @@ from typing import Any, Literal
 
 import attrs
 
+from ._json import to_json
 from ._models import Backend, Characterization
-from ._selection import Backends, backend_list, is_degraded, known, runs_jobs
-from ._wire.dates import iso_z
+from ._selection import Backends, backend_list, known
 
 __all__ = ["CircuitShape", "RankedBackend", "estimate_success", "rank_for_circuit"]
 
@@ -121,7 +121,6 @@ class RankedBackend:
     def as_row(self) -> dict[str, Any]:
         """This entry as JSON-ready values: durations in seconds, datetimes as ISO-8601 strings."""
         c = self.characterization
-        queue = self.queue_time
         return {
             "rank": self.rank,
             "name": self.name,
@@ -129,16 +128,12 @@ class RankedBackend:
             "qubits": self.backend.qubits,
             "degraded": self.backend.degraded,
             "expected_fidelity": self.expected_fidelity,
-            "queue_time_s": None if queue is None else queue.total_seconds(),
+            "queue_time_s": to_json(self.queue_time),
             "characterization_id": None if c is None else c.id,
-            "calibrated_at": None if c is None or c.date is None else iso_z(c.date),
-            "calibration_age_s": _seconds(self.calibration_age),
+            "calibrated_at": None if c is None else to_json(c.date),
+            "calibration_age_s": to_json(self.calibration_age),
             "excluded": self.excluded,
         }
-
-
-def _seconds(value: timedelta | None) -> float | None:
-    return None if value is None else value.total_seconds()
 
 
 def _hours(value: timedelta) -> str:
@@ -154,9 +149,9 @@ def _why_not(
     qpu_only: bool,
     max_calibration_age: timedelta | None,
 ) -> str | None:
-    if not runs_jobs(backend):
+    if not backend.runs_jobs:
         return f"status {backend.status}"
-    if not include_degraded and is_degraded(backend):
+    if not include_degraded and backend.is_degraded:
         return "degraded"
     if qpu_only and not backend.name.startswith("qpu."):
         return "not a QPU"

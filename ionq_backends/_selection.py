@@ -12,26 +12,12 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, TypeAlias
 
-from ._models import Backend, BackendStatus
+from ._models import Backend
 
 __all__ = ["OrderBy", "least_busy", "select"]
 
 OrderBy: TypeAlias = Literal["queue_time", "qubits", "name"] | Callable[[Backend], Any] | None
 Backends: TypeAlias = Mapping[str, Backend] | Iterable[Backend]
-
-# The v0.4 docs list `degraded` as a status too: such a backend runs jobs, but degraded.
-_DEGRADED = "degraded"
-_RUNS_JOBS = frozenset({BackendStatus.AVAILABLE.value, BackendStatus.RUNNING.value})
-
-
-def runs_jobs(backend: Backend) -> bool:
-    """True when `backend` runs jobs now: status `available`, verbose `running`, or `degraded`."""
-    return str(backend.status) in _RUNS_JOBS or str(backend.status) == _DEGRADED
-
-
-def is_degraded(backend: Backend) -> bool:
-    """True when the API says so: `degraded: true`, or the status `degraded`."""
-    return backend.degraded is True or str(backend.status) == _DEGRADED
 
 
 def known(value: float | None) -> float | None:
@@ -133,9 +119,9 @@ def select(
     wanted_names = _strings(names, "names")
     kept = []
     for backend in backend_list(backends):
-        if available and not runs_jobs(backend):
+        if available and not backend.runs_jobs:
             continue
-        if not include_degraded and is_degraded(backend):
+        if not include_degraded and backend.is_degraded:
             continue
         if min_qubits is not None and (backend.qubits is None or backend.qubits < min_qubits):
             continue

@@ -336,3 +336,31 @@ async def test_an_unexpected_characterization_failure_keeps_its_cause() -> None:
     error = results["qpu.aria-1"]
     assert type(error) is IonQError and error.__cause__ is boom
     assert error.message == "unexpected KeyError: 'boom'"
+
+
+@pytest.mark.parametrize(
+    ("fields", "degraded", "available"),
+    [
+        ({"status": BackendStatus.DEGRADED, "degraded": False}, True, False),
+        ({"status": BackendStatus.AVAILABLE, "degraded": True}, True, True),
+        ({"status": BackendStatus.AVAILABLE, "degraded": False}, False, True),
+        ({"status": BackendStatus.AVAILABLE, "degraded": None}, None, True),
+    ],
+)
+def test_page_metrics_and_select_agree_on_degraded_and_available(
+    fields: dict[str, Any], degraded: bool | None, available: bool
+) -> None:
+    """One definition: the status `degraded` counts as degraded on the page, in /metrics and in
+    select(), and a backend the API says nothing about stays unknown."""
+    from ionq_backends import select
+
+    b = backend(**fields)
+    state = FleetState(["qpu.aria-1"])
+    state.apply_round(snapshot(b), T0, 0.5)
+    (view,) = state.to_json(T0, 30.0)["backends"]
+    assert (view["degraded"], view["available"]) == (degraded, available)
+    gauges = {s.metric: s.value for s in fleet_samples(state, T0)}
+    assert gauges.get("ionq_backend_degraded") == (None if degraded is None else float(degraded))
+    assert gauges["ionq_backend_up"] == float(available)
+    assert bool(select([b])) is (degraded is not True)  # select() drops the degraded by default
+    assert bool(select([b], include_degraded=True)) is True  # both run jobs

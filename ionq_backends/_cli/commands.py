@@ -14,14 +14,13 @@ from datetime import UTC, datetime
 from typing import Any, TextIO, TypeVar
 
 import aiohttp
-import cattrs
 
 from .._client import IonQClient
 from .._constants import MAX_PAGE_SIZE
 from .._errors import IonQError
+from .._json import to_json
 from .._models import Backend, Characterization
 from .._signals import Stop
-from .._wire.dates import iso_z
 from . import fleet
 from .format import (
     BACKEND_HEADERS,
@@ -38,8 +37,6 @@ __all__ = ["COMMANDS", "PROG", "Abort", "Output", "Usage", "report"]
 PROG = "ionq-backends"
 PROGRESS_REDRAW = 0.1  # seconds between redraws of `get`'s progress line
 T = TypeVar("T")
-_JSON = cattrs.Converter()
-_JSON.register_unstructure_hook(datetime, iso_z)
 
 
 class Abort(Exception):
@@ -62,7 +59,7 @@ class Output:
         print(text, file=self.stream, flush=True)
 
     def dump(self, data: Any) -> None:
-        self.print(json.dumps(_JSON.unstructure(data), indent=2))
+        self.print(json.dumps(to_json(data), indent=2))
 
     @property
     def status_colours(self) -> Mapping[str, str] | None:
@@ -207,7 +204,7 @@ async def cmd_characterizations(args: argparse.Namespace, out: Output) -> int:
         items = await _bounded(args, collect(), client)
     now = datetime.now(UTC)
     if out.json:
-        out.dump([_JSON.unstructure(c) | fleet.characterization_extras(c, now) for c in items])
+        out.dump([to_json(c) | fleet.characterization_extras(c, now) for c in items])
         return 0
     empty = printable(f"no characterizations for {args.name}")
     out.print(fleet.characterization_table(items, now) if items else empty)
@@ -241,7 +238,7 @@ async def cmd_watch(args: argparse.Namespace, out: Output) -> int:
                     "error": None if event.error is None else error_json(event.error),
                     "changed_fields": list(event.changed_fields),
                 }
-                out.print(json.dumps(_JSON.unstructure(record)))
+                out.print(json.dumps(to_json(record)))
             else:
                 out.print(describe_change(event, now, colour=out.status_colours))
     return 0  # pragma: no cover - watch ends only by Ctrl-C

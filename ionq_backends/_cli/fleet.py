@@ -15,6 +15,7 @@ from typing import Any
 from .. import _argtypes as args
 from .._client import IonQClient
 from .._errors import IonQError
+from .._json import to_json
 from .._models import Backend, Characterization, ErrorRate
 from .._ranking import CircuitShape, RankedBackend, rank_for_circuit
 from .._selection import OrderBy, select
@@ -189,11 +190,4 @@ def characterization_table(items: Iterable[Characterization], now: datetime) -> 
 
 def characterization_extras(c: Characterization, now: datetime) -> dict[str, Any]:
     """What `characterizations --json` adds to each item: its age and its error rates."""
-    age = c.age(now)
-    return {
-        "age_s": None if age is None else age.total_seconds(),
-        "error_rates": {
-            key: {"value": rate.value, "stderr": rate.stderr, "statistic": rate.statistic}
-            for key, rate in c.error_rates.items()
-        },
-    }
+    return {"age_s": to_json(c.age(now)), "error_rates": to_json(c.error_rates)}

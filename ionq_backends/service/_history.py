@@ -13,9 +13,10 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from .._json import to_json
 from .._models import BackendChange, BackendsSnapshot
 from ._constants import NICE_STEPS
-from ._state import ErrorInfo, iso, json_value, queue_seconds
+from ._state import ErrorInfo, iso, queue_seconds
 
 __all__ = [
     "EventRow",
@@ -84,7 +85,7 @@ def _summary(change: BackendChange) -> dict[str, Any]:
     current = change.current
     assert current is not None
     return {
-        "status": json_value(current.status),
+        "status": to_json(current.status),
         "qubits": current.qubits,
         "degraded": current.degraded,
         "queue_seconds": queue_seconds(current),
@@ -98,7 +99,7 @@ def event_rows(changes: Iterable[BackendChange], at: datetime) -> list[EventRow]
     ts = at.timestamp()
     for change in changes:
         current = change.current
-        status = None if current is None else str(json_value(current.status))
+        status = None if current is None else str(to_json(current.status))
         fields = json.dumps(list(change.changed_fields))
         if change.error is not None:
             kind, detail = "error", ErrorInfo.of(change.error, at).to_json()
@@ -110,8 +111,8 @@ def event_rows(changes: Iterable[BackendChange], at: datetime) -> list[EventRow]
             kind = "change"
             detail = {
                 name: [
-                    json_value(getattr(change.previous, name)),
-                    json_value(getattr(current, name)),
+                    to_json(getattr(change.previous, name)),
+                    to_json(getattr(current, name)),
                 ]
                 for name in change.changed_fields
             }

@@ -11,9 +11,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from .._json import to_json
 from .._models import BackendsSnapshot
 from ._constants import ROUND_BUCKETS
-from ._state import FleetState, json_value, queue_seconds
+from ._state import FleetState, queue_seconds
 
 __all__ = ["GAUGES", "Metrics", "Sample", "fleet_samples"]
 
@@ -37,7 +38,10 @@ GAUGES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("backend",),
     ),
     "ionq_backend_qubits": ("Qubits the API reports.", ("backend",)),
-    "ionq_backend_degraded": ("1 when the API flags the backend as degraded.", ("backend",)),
+    "ionq_backend_degraded": (
+        "1 when the API says the backend is degraded (its flag or its status).",
+        ("backend",),
+    ),
     "ionq_backend": (
         "The backend's status and API version as labels; the value is always 1.",
         ("backend", "status", "api_version"),
@@ -72,9 +76,10 @@ def fleet_samples(state: FleetState, now: datetime) -> list[Sample]:
                 out.append(Sample("ionq_backend_queue_seconds", labels, queue))
             if b.qubits is not None:
                 out.append(Sample("ionq_backend_qubits", labels, float(b.qubits)))
-            if b.degraded is not None:
-                out.append(Sample("ionq_backend_degraded", labels, float(b.degraded)))
-            info = {"backend": name, "status": str(json_value(b.status)),
+            degraded = b.is_degraded or b.degraded  # the status counts, as in select()
+            if degraded is not None:
+                out.append(Sample("ionq_backend_degraded", labels, float(degraded)))
+            info = {"backend": name, "status": str(to_json(b.status)),
                     "api_version": b.api_version}  # fmt: skip
             out.append(Sample("ionq_backend", info, 1.0))
         if view.seen_at is not None:

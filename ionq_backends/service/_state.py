@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
 
 from .._errors import APIStatusError, IonQError
+from .._json import to_json
 from .._models import Backend, BackendsSnapshot, Characterization
 from .._wire.dates import iso_z
 from ._constants import CHARACTERIZATION_MIN_REFRESH, CHARACTERIZATION_RETRY
 
-__all__ = ["BackendView", "ErrorInfo", "FleetState", "Health", "iso", "json_value"]
+__all__ = [
+    "BackendView",
+    "ErrorInfo",
+    "FleetState",
+    "Health",
+    "iso",
+]
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -22,19 +28,6 @@ def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return iso_z(moment, "milliseconds")
-
-
-def json_value(value: Any) -> Any:
-    """A model field as JSON: datetimes in ISO-8601 UTC, enums as their value, tuples as lists."""
-    if isinstance(value, datetime):
-        return iso(value)
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, tuple | list):
-        return [json_value(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): json_value(v) for k, v in value.items()}
-    return value
 
 
 @attrs.frozen
@@ -112,11 +105,11 @@ class BackendView:
         c = self.characterization
         return {
             "name": self.name,
-            "status": None if b is None else json_value(b.status),
+            "status": None if b is None else to_json(b.status),
             "available": None if b is None else b.is_available,
             "qubits": None if b is None else b.qubits,
             "queue_seconds": None if b is None else queue_seconds(b),
-            "degraded": None if b is None else b.degraded,
+            "degraded": None if b is None else b.is_degraded or b.degraded,
             "last_updated": None if b is None else iso(b.last_updated),
             "api_version": None if b is None else b.api_version,
             "seen_at": iso(self.seen_at),
