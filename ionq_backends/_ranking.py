@@ -136,6 +136,17 @@ class RankedBackend:
         }
 
 
+def _expected(found: Characterization | None, circuit: CircuitShape) -> float | None:
+    if found is None:
+        return None
+    return estimate_success(
+        found,
+        one_qubit_gates=circuit.one_qubit_gates,
+        two_qubit_gates=circuit.two_qubit_gates,
+        measured_qubits=circuit.measured,
+    )
+
+
 def _hours(value: timedelta) -> str:
     return f"{value.total_seconds() / 3600:.3g} h"
 
@@ -221,23 +232,9 @@ def rank_for_circuit(
     for backend in backend_list(backends):
         found = characterizations.get(backend.name)
         age = None if found is None else found.age(moment)
-        reason = _why_not(
-            backend,
-            age,
-            circuit,
-            include_degraded=include_degraded,
-            qpu_only=qpu_only,
-            max_calibration_age=max_calibration_age,
-        )
-        fidelity = None
-        if found is not None:
-            fidelity = estimate_success(
-                found,
-                one_qubit_gates=circuit.one_qubit_gates,
-                two_qubit_gates=circuit.two_qubit_gates,
-                measured_qubits=circuit.measured,
-            )
-        entry = RankedBackend(backend, found, fidelity, age, excluded=reason)
+        reason = _why_not(backend, age, circuit, include_degraded=include_degraded,
+                          qpu_only=qpu_only, max_calibration_age=max_calibration_age)  # fmt: skip
+        entry = RankedBackend(backend, found, _expected(found, circuit), age, excluded=reason)
         (excluded if reason else eligible).append(entry)
     eligible.sort(key=_by_fidelity if order_by == "fidelity" else _by_queue)
     excluded.sort(key=lambda entry: entry.name)

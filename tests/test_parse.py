@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from ionq_backends import FidelityStat, Timing
-from ionq_backends._wire import parse
+from ionq_backends._wire import characterization, parse
 from ionq_backends._wire.parse import MAX_INTEGER, Invalid
 
 BIG = MAX_INTEGER  # 2**53: the largest count or epoch any value could be
@@ -243,12 +243,12 @@ def test_a_fidelity_stat_reads_its_statistic_or_the_other(
     statistic: str, stat: dict[str, Any], expected: FidelityStat
 ) -> None:
     for strict in (False, True):
-        assert parse.fidelity(statistic, strict)({"1q": stat}) == {"1q": expected}
+        assert characterization.fidelity(statistic, strict)({"1q": stat}) == {"1q": expected}
 
 
 def test_fidelity_keeps_every_key_and_skips_null_stats() -> None:
-    read = parse.fidelity("median", False)({"1q": {"median": 0.99}, "3q": {"median": 0.9},
-                                            "spam": None})  # fmt: skip
+    parse_fidelity = characterization.fidelity("median", False)
+    read = parse_fidelity({"1q": {"median": 0.99}, "3q": {"median": 0.9}, "spam": None})
     assert read == {
         "1q": FidelityStat(0.99, None, "median"),
         "3q": FidelityStat(0.9, None, "median"),
@@ -259,29 +259,33 @@ def test_fidelity_keeps_every_key_and_skips_null_stats() -> None:
 def test_fidelity_problems_name_their_key(statistic: str) -> None:
     """A stat that is not an object, values that are not numbers, and (strict) unknown keys."""
     value = {"1q": 0.99, "2q": {statistic: "high", "stderr": True}, "spam": [1]}
-    assert problems_of(parse.fidelity(statistic, False), value) == [
+    assert problems_of(characterization.fidelity(statistic, False), value) == [
         ('["1q"]', "expected object, got 0.99"),
         (f'["2q"].{statistic}', 'expected number, got "high"'),
         ('["2q"].stderr', "expected number, got true"),
         (".spam", "expected object, got [1]"),
     ]
-    assert problems_of(parse.fidelity(statistic, False), [1]) == [("", "expected object, got [1]")]
+    assert problems_of(characterization.fidelity(statistic, False), [1]) == [
+        ("", "expected object, got [1]")
+    ]
     both = {"1q": {"median": 0.9, "mean": 0.8, "stderr": 0.1, "p90": 0.95}}
-    assert problems_of(parse.fidelity(statistic, True), both) == [('["1q"].p90', "unknown field")]
-    assert parse.fidelity(statistic, False)(both)["1q"].statistic == statistic
+    assert problems_of(characterization.fidelity(statistic, True), both) == [
+        ('["1q"].p90', "unknown field")
+    ]
+    assert characterization.fidelity(statistic, False)(both)["1q"].statistic == statistic
 
 
 # Timing and the table walk
 
 
 def test_timing_reads_its_keys_and_keeps_the_rest_unless_strict() -> None:
-    read = parse.timing(False)({"zz": 1, "t1": 100, "2q": 0.00013, "readout": None})
+    read = characterization.timing(False)({"zz": 1, "t1": 100, "2q": 0.00013, "readout": None})
     assert read == Timing(t1=100.0, two_qubit=0.00013, extra={"zz": 1})
-    assert problems_of(parse.timing(True), {"zz": 1, "t1": "x"}) == [
+    assert problems_of(characterization.timing(True), {"zz": 1, "t1": "x"}) == [
         (".zz", "unknown field"),
         (".t1", 'expected number, got "x"'),
     ]
-    assert problems_of(parse.timing(False), 5) == [("", "expected object, got 5")]
+    assert problems_of(characterization.timing(False), 5) == [("", "expected object, got 5")]
 
 
 TABLE = parse.Table(

@@ -175,6 +175,19 @@ _INLINE: dict[Parser, str] = {
 }
 
 
+def _reading(table: Table, key: str, assign: str) -> list[str]:
+    """The generated lines that read `key` and, when it is there, run `assign`."""
+    if key in table.required:
+        missing = ["        if v is None:", "            return walk(obj)"]
+        return [f"        v = get({key!r})", *missing, f"        {assign}"]
+    lines = [f"        v = get({key!r})", "        if v is not None:", "            read += 1"]
+    # A shadowed key is taken only when the earlier key for its attribute is absent.
+    primary = table.shadowed.get(key)
+    if primary:
+        return [*lines, f"            if {primary!r} not in obj:", f"                {assign}"]
+    return [*lines, f"            {assign}"]
+
+
 def compile_backend(
     table: Table, api_version: str, strict: bool, walk: Callable[[Any], Backend]
 ) -> Callable[[Any], Backend]:
@@ -208,25 +221,7 @@ def compile_backend(
             take = f"v if type(v) is type{i} else parse{i}(v)"
         else:
             take = _INLINE.get(parse, "{parse}(v)").format(parse=f"parse{i}")
-        if key in table.required:
-            body += [
-                f"        v = get({key!r})",
-                "        if v is None:",
-                "            return walk(obj)",
-                f"        {var} = {take}",
-            ]
-            continue
-        primary = table.shadowed.get(key)
-        body += [
-            f"        v = get({key!r})",
-            "        if v is not None:",
-            "            read += 1",
-        ]
-        # A shadowed key is taken only when the earlier key for its attribute is absent.
-        if primary:
-            body += [f"            if {primary!r} not in obj:", f"                {var} = {take}"]
-        else:
-            body += [f"            {var} = {take}"]
+        body += _reading(table, key, f"{var} = {take}")
     body += [
         "    except (_Invalid, TypeError):",
         "        return walk(obj)",

@@ -16,12 +16,13 @@ import cattrs
 
 from .._errors import NotFoundError, ResponseValidationError
 from .._models import Backend, Characterization
+from .characterization import fidelity
+from .characterization import timing as timing_parser
 from .converter import Structurers, Tables, build_converter, build_structurers
 from .parse import (
     Parser,
     Table,
     boolean,
-    fidelity,
     id_from_url,
     integer,
     link_id,
@@ -33,7 +34,6 @@ from .parse import (
     when,
 )
 from .parse import strings as string_list
-from .parse import timing as timing_parser
 
 __all__ = ["Profile", "Request", "structure_backend"]
 

@@ -109,22 +109,7 @@ def create_app(
     `BackendName`), with history in the SQLite file `db_path`, pruned after `retention`
     (seconds, or a duration such as `"30d"`).
     """
-    if not interval > 0:
-        raise ValueError(f"interval must be positive, got {interval!r}")
-    if not 0.0 <= jitter < 1.0:
-        raise ValueError(f"jitter must be in [0, 1), got {jitter!r}")
-    if not isinstance(sample_seconds, int) or sample_seconds < 1:
-        raise ValueError(f"sample_seconds must be a positive integer, got {sample_seconds!r}")
-    if unhealthy_after < 1:
-        raise ValueError(f"unhealthy_after must be at least 1, got {unhealthy_after!r}")
-    keep = parse_duration(retention) if isinstance(retention, str) else float(retention)
-    if not keep > 0:
-        raise ValueError(f"retention must be positive, got {retention!r}")
-    if isinstance(names, str):
-        raise TypeError("names must be an iterable of names, not one string")
-    chosen = None if names is None else list(dict.fromkeys(str(n) for n in names))
-    if chosen is not None and not chosen:
-        raise ValueError("names must not be empty (pass None to watch the whole fleet)")
+    keep, chosen = _checked(interval, jitter, sample_seconds, unhealthy_after, retention, names)
     if client_factory is None:
         # Built now, so that a bad base URL or version fails here and not at startup; it opens
         # no connection until the first request.
@@ -157,6 +142,34 @@ def create_app(
     app.router.add_get("/api/history", _history)
     app.router.add_get("/healthz", _healthz)
     return app
+
+
+def _checked(
+    interval: float,
+    jitter: float,
+    sample_seconds: int,
+    unhealthy_after: int,
+    retention: str | float,
+    names: Iterable[str] | None,
+) -> tuple[float, list[str] | None]:
+    """`create_app`'s arguments checked: the retention in seconds, and the names (or `None`)."""
+    if not interval > 0:
+        raise ValueError(f"interval must be positive, got {interval!r}")
+    if not 0.0 <= jitter < 1.0:
+        raise ValueError(f"jitter must be in [0, 1), got {jitter!r}")
+    if not isinstance(sample_seconds, int) or sample_seconds < 1:
+        raise ValueError(f"sample_seconds must be a positive integer, got {sample_seconds!r}")
+    if unhealthy_after < 1:
+        raise ValueError(f"unhealthy_after must be at least 1, got {unhealthy_after!r}")
+    keep = parse_duration(retention) if isinstance(retention, str) else float(retention)
+    if not keep > 0:
+        raise ValueError(f"retention must be positive, got {retention!r}")
+    if isinstance(names, str):
+        raise TypeError("names must be an iterable of names, not one string")
+    chosen = None if names is None else list(dict.fromkeys(str(n) for n in names))
+    if chosen is not None and not chosen:
+        raise ValueError("names must not be empty (pass None to watch the whole fleet)")
+    return keep, chosen
 
 
 async def _lifetime(app: web.Application) -> AsyncIterator[None]:
