@@ -6,6 +6,7 @@ dicts of their fields.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,11 +16,14 @@ from ._wire.dates import iso_z
 
 __all__ = ["to_json"]
 
-_CONVERTER = cattrs.Converter()
-_CONVERTER.register_unstructure_hook(datetime, iso_z)
-_CONVERTER.register_unstructure_hook(timedelta, timedelta.total_seconds)
-
-
 def to_json(value: Any) -> Any:
     """`value` as plain JSON data (`None` stays `None`)."""
-    return _CONVERTER.unstructure(value)
+    return _converter().unstructure(value)
+
+
+@functools.cache  # built on first use: `import ionq_backends` pays nothing for it
+def _converter() -> cattrs.Converter:
+    converter = cattrs.Converter()
+    converter.register_unstructure_hook(datetime, iso_z)
+    converter.register_unstructure_hook(timedelta, timedelta.total_seconds)
+    return converter
