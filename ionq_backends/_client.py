@@ -208,15 +208,16 @@ class IonQClient:
     ) -> BackendsSnapshot:
         """Each name's backend from its (request, found in a listing?) in `plan`; requests not
         in `replies` yet are sent, each distinct one once, concurrently."""
-        replies = replies or {}
+        replies = dict(replies or {})
         sent = [request for request, _listed in plan.values() if request not in replies]
         got, failed = await settle(sent, self._caller.reply)
+        replies |= got
 
         def backend(name: str) -> Backend:
             request, listed = plan[name]
             if request in failed:
                 raise failed[request]
-            return self._pick({**replies, **got}[request], name, listed=listed)
+            return self._pick(replies[request], name, listed=listed)
 
         backends, errors = collect(plan, backend)
         return BackendsSnapshot(backends, errors, fetched_at=datetime.now(UTC))
