@@ -16,6 +16,7 @@ from ._wire.dates import iso_z
 
 __all__ = ["to_json"]
 
+
 def to_json(value: Any) -> Any:
     """`value` as plain JSON data (`None` stays `None`)."""
     return _converter().unstructure(value)

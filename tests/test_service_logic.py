@@ -319,25 +319,6 @@ def test_fleet_samples_say_what_the_state_knows_and_nothing_else() -> None:
     assert by[("ionq_poll_last_round_timestamp_seconds", ())] == T0.timestamp() + 0.3
 
 
-async def test_an_unexpected_characterization_failure_keeps_its_cause() -> None:
-    """The monitor turns a surprise into an `IonQError` through the one boundary, cause kept."""
-    from ionq_backends import Backend, IonQError
-    from ionq_backends.service._monitor import Monitor
-
-    boom = KeyError("boom")
-
-    class Client:
-        async def characterization_of(self, backend: Backend) -> None:
-            raise boom
-
-    results: dict[str, Any] = {}
-    backend = Backend(name="qpu.aria-1", status="available", api_version="v0.4")
-    await Monitor._characterization(Client(), backend, results)  # type: ignore[arg-type]
-    error = results["qpu.aria-1"]
-    assert type(error) is IonQError and error.__cause__ is boom
-    assert error.message == "unexpected KeyError: 'boom'"
-
-
 @pytest.mark.parametrize(
     ("fields", "degraded", "available"),
     [

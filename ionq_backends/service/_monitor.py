@@ -15,10 +15,11 @@ import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from .._call import as_ionq_error
+from .._call import settle
 from .._client import IonQClient
 from .._errors import IonQError
-from .._models import Backend, Characterization, PollRound, whole_fleet
+from .._humanize import printable
+from .._models import Characterization, PollRound, whole_fleet
 from ._constants import DISCOVER_EVERY, DISCOVER_RETRY_INTERVALS, LOGGER_NAME, PRUNE_EVERY
 from ._history import event_rows, sample_rows
 from ._metrics import Metrics
@@ -202,33 +203,21 @@ class Monitor:
             return
         for backend in due:
             self.state.characterization_started(backend.name)
-        results: dict[str, Characterization | IonQError | None] = {}
+        by_name = {backend.name: backend for backend in due}
+        found: dict[str, Characterization | None] = {}
+        errors: dict[str, IonQError] = {}
         try:
             # One concurrent fan-out, bounded by the client's own max_concurrency.
-            async with asyncio.TaskGroup() as group:
-                for backend in due:
-                    group.create_task(self._characterization(client, backend, results))
+            found, errors = await settle(by_name, lambda n: client.characterization_of(by_name[n]))
         finally:  # whatever happened, nothing stays "in flight" for ever
             now = _now()
             unfinished = IonQError("the characterization fetch did not finish")
-            for backend in due:
-                self.state.set_characterization(backend, results.get(backend.name, unfinished), now)
+            for name, backend in by_name.items():
+                result = found[name] if name in found else errors.get(name, unfinished)
+                self.state.set_characterization(backend, result, now)
+        for name, error in errors.items():
+            logger.warning("%s: characterization: %s", printable(name), error)
         self.publish()
-
-    @staticmethod
-    async def _characterization(
-        client: IonQClient,
-        backend: Backend,
-        results: dict[str, Characterization | IonQError | None],
-    ) -> None:
-        try:
-            results[backend.name] = await client.characterization_of(backend)
-        except IonQError as exc:
-            logger.warning("%s: characterization: %s", backend.name, exc)
-            results[backend.name] = exc
-        except Exception as exc:  # one backend's failure is its own, whatever it is
-            logger.exception("%s: characterization", backend.name)
-            results[backend.name] = as_ionq_error(exc)
 
     async def _prune(self) -> None:
         while True:
