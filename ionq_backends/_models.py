@@ -131,11 +131,16 @@ class Backend:
 
 @attrs.frozen
 class FidelityStat:
-    """One fidelity figure: `statistic` says which (`"mean"` in v0.3, `"median"` in v0.4)."""
+    """One fidelity figure: `statistic` says which (`"mean"` in v0.3, `"median"` in v0.4).
+
+    `extra` keeps whatever else the API sent beside it, as sent: the other statistic when both
+    come (IonQ's own v0.3 example sends `mean` and `median`), and any key not known yet.
+    """
 
     value: float | None
     stderr: float | None
     statistic: str
+    extra: Mapping[str, Any] = attrs.field(factory=_no_extra, hash=False)
 
 
 @attrs.frozen

@@ -458,3 +458,20 @@ def test_a_required_key_that_is_null_is_refused_even_with_every_other_key_there(
 def test_a_model_field_without_a_value_must_default_to_none() -> None:
     with pytest.raises(TypeError, match=r"^Backend\.name needs a value: its default is not None$"):
         _positional(Backend, {})
+
+
+@pytest.mark.parametrize("version", list(PROFILES))
+def test_target_names_the_characterizations_backend_when_backend_is_absent(version: str) -> None:
+    older = structure(version, {"id": "c-1", "target": "qpu.aria-1"}, Characterization)
+    assert older.backend == "qpu.aria-1" and "target" not in older.extra
+    both = {"id": "c-1", "backend": "qpu.forte-1", "target": "qpu.aria-1"}
+    assert structure(version, both, Characterization).backend == "qpu.forte-1"  # backend wins
+
+
+@pytest.mark.parametrize("version", list(PROFILES))
+def test_both_statistics_sent_are_both_kept(version: str) -> None:
+    """IonQ's own v0.3 example sends `mean` and `median`: neither is dropped."""
+    data = {"id": "c-1", "fidelity": {"2q": {"mean": 0.97, "median": 0.98, "stderr": 0.01}}}
+    stat = structure(version, data, Characterization).fidelity["2q"]
+    wanted = {"v0.3": ("mean", 0.97, {"median": 0.98}), "v0.4": ("median", 0.98, {"mean": 0.97})}
+    assert (stat.statistic, stat.value, stat.extra) == wanted[version]

@@ -230,16 +230,16 @@ def test_pairs_are_two_integer_qubit_indices() -> None:
     ("statistic", "stat", "expected"),
     [
         ("median", {"median": 0.9, "stderr": 0.01}, FidelityStat(0.9, 0.01, "median")),
-        ("median", {"median": 0.9, "mean": 0.8}, FidelityStat(0.9, None, "median")),
+        ("median", {"median": 0.9, "mean": 0.8}, FidelityStat(0.9, None, "median", {"mean": 0.8})),
         ("median", {"mean": 0.8, "stderr": None}, FidelityStat(0.8, None, "mean")),
         ("median", {"stderr": 0.01}, FidelityStat(None, 0.01, "median")),
         ("mean", {"mean": 0.8, "stderr": 0.02}, FidelityStat(0.8, 0.02, "mean")),
-        ("mean", {"median": 0.9, "mean": 0.8}, FidelityStat(0.8, None, "mean")),
+        ("mean", {"median": 0.9, "mean": 0.8}, FidelityStat(0.8, None, "mean", {"median": 0.9})),
         ("mean", {"median": 0.9}, FidelityStat(0.9, None, "median")),
         ("mean", {}, FidelityStat(None, None, "mean")),
     ],
 )
-def test_a_fidelity_stat_reads_its_statistic_or_the_other(
+def test_a_fidelity_stat_reads_its_statistic_or_the_other_and_keeps_both(
     statistic: str, stat: dict[str, Any], expected: FidelityStat
 ) -> None:
     for strict in (False, True):
@@ -346,3 +346,8 @@ def test_iso_stamps_read_before_are_kept_bounded_and_problems_never() -> None:
     assert 0 < len(parse._ISO_READ) <= parse._ISO_READ_MAX
     with pytest.raises(Invalid):
         parse.when([2025])  # unhashable: refused as before, not a TypeError
+
+
+def test_a_lenient_fidelity_stat_keeps_an_unknown_key_in_extra() -> None:
+    read = characterization.fidelity("median", False)({"1q": {"median": 0.9, "p90": 0.95}})
+    assert read["1q"].extra == {"p90": 0.95}

@@ -11,7 +11,8 @@ __all__ = ["fidelity", "timing"]
 
 
 def fidelity(statistic: str, strict: bool) -> Parser:
-    """`{"1q": {statistic: x, "stderr": y}, ...}`; the other statistic is read when it is alone."""
+    """`{"1q": {statistic: x, "stderr": y}, ...}`; the other statistic is read when it is alone,
+    and kept in `extra` when both come."""
     other = "median" if statistic == "mean" else "mean"
 
     def parse_stat(value: Any) -> FidelityStat:
@@ -32,7 +33,8 @@ def fidelity(statistic: str, strict: bool) -> Parser:
                 problems.extend((key(name) + sub, m) for sub, m in invalid.problems)
         if problems:
             raise Invalid(problems)
-        return FidelityStat(value=parsed[used], stderr=parsed["stderr"], statistic=used)
+        extra = {k: v for k, v in value.items() if k not in (used, "stderr")}
+        return FidelityStat(parsed[used], parsed["stderr"], used, extra)
 
     def parse(value: Any) -> dict[str, FidelityStat]:
         if type(value) is not dict:

@@ -91,6 +91,7 @@ class Profile(abc.ABC):
         return {
             "id": ("id", string),
             "backend": ("backend", string),
+            "target": ("backend", string),  # older API pages name the backend so
             "date": ("date", when),
             "qubits": ("qubits", integer),
             "connectivity": ("connectivity", pairs),
