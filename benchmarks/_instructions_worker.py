@@ -85,7 +85,29 @@ async def bare(base_url: str, warmup: int, count: int, in_flight: int) -> Any:
         return {"name": last["backend"] if last is not None else None}
 
 
-SIDES: dict[str, Callable[[str, int, int, int], Awaitable[Any]]] = {"sdk": sdk, "bare": bare}
+async def structure(base_url: str, warmup: int, count: int, in_flight: int) -> Any:
+    """No request: one v0.4 backend, as the emulator renders it, structured W then N times
+    through the converter a client uses (its hook taken once, as the client takes it)."""
+    from ionq_backends import Backend
+    from ionq_backends._wire import shared_converter
+    from ionq_backends._wire.converter import structurer
+    from ionq_backends.emulator._fleet import default_fleet
+    from ionq_backends.emulator._versions import RENDERINGS
+
+    data = RENDERINGS["v0.4"].backend(default_fleet()[NAME], verbose=False, has_key=True)
+    read = structurer(shared_converter("v0.4"), Backend)
+    last = None
+    for batch in (warmup, count):
+        for _ in range(batch):
+            last = read(data)
+    return {"name": last.name if last is not None else None}
+
+
+SIDES: dict[str, Callable[[str, int, int, int], Awaitable[Any]]] = {
+    "sdk": sdk,
+    "bare": bare,
+    "structure": structure,
+}
 
 
 def main() -> None:

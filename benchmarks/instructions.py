@@ -147,6 +147,8 @@ def measure(plan: Plan, loop: str, json_lib: str, in_flight: int) -> Figure:
         print(f"bare aiohttp: {bare / 1e3:.1f}k instructions a request", file=sys.stderr)
         sdk = per_request("sdk", url, plan, sdk_options, workdir)
         print(f"SDK: {sdk / 1e3:.1f}k instructions a request", file=sys.stderr)
+        structuring = per_request("structure", url, plan, [], workdir)
+        print(f"structuring: {structuring / 1e3:.1f}k instructions a backend", file=sys.stderr)
     ratio = bare / sdk
     budget = 1.00 if speedups else 0.90
     extras = f" on {loop} with {json_lib}.loads" if speedups else ""
@@ -159,7 +161,8 @@ def measure(plan: Plan, loop: str, json_lib: str, in_flight: int) -> Figure:
         ratio >= budget,
         f"SDK get_backend(){extras} {sdk / 1e3:.1f}k instructions a request, bare aiohttp + "
         f"json.loads {bare / 1e3:.1f}k (marginal cost of {plan.high - plan.low} warm requests "
-        f"after {plan.warmup}, {how}; callgrind, fresh processes, server in another process)",
+        f"after {plan.warmup}, {how}; callgrind, fresh processes, server in another process); "
+        f"of which structuring one backend {structuring / 1e3:.1f}k",
     )
 
 

@@ -9,7 +9,6 @@ import os
 import random as _random
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
-from types import TracebackType
 from typing import Any, Self
 
 import aiohttp
@@ -38,6 +37,7 @@ from ._models import (
     BackendChange,
     BackendsSnapshot,
     Characterization,
+    CharacterizationPage,
     CharacterizationsSnapshot,
     PollRound,
     whole_fleet,
@@ -48,8 +48,8 @@ from ._raw import RawResponses
 from ._retry import RetryPolicy
 from ._transport import Transport, client_timeout
 from ._urls import check_base_url, segment
-from ._wire import Request, profile_for
-from ._wire.profile import structure_backend
+from ._wire import Request, profile_for, shared_converter
+from ._wire.converter import structurer
 
 __all__ = ["IonQClient"]
 
@@ -88,7 +88,9 @@ class IonQClient:
         self.base_url = str(root)
         self.strict = strict
         self._verbose = verbose_status
-        self._structure = self._profile.structurers(strict=strict)
+        self._converter = shared_converter(self.api_version, strict=strict)
+        self._backend = structurer(self._converter, Backend)
+        self._backends = structurer(self._converter, list[Backend])
         self._random = random or _random.random
         self._sleep = sleep
         key = _params.api_key(api_key if api_key is not None else os.environ.get(ENV_API_KEY))
@@ -137,12 +139,7 @@ class IonQClient:
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
     async def close(self) -> None:
@@ -168,7 +165,7 @@ class IonQClient:
     async def list_backends(self) -> list[Backend]:
         """Every backend the API lists, in its order. One malformed item fails the whole call."""
         request = self._profile.list_backends(verbose=self._verbose)
-        backends, reply = await self._caller.get(request, self._structure.backends)
+        backends, reply = await self._caller.get(request, self._backends)
         return [_unknown_access(b) for b in backends] if reply.anonymous else backends
 
     async def get_backend(self, name: str) -> Backend:
@@ -265,7 +262,7 @@ class IonQClient:
         request = self._profile.characterization(
             segment(backend, "backend name"), segment(characterization_id, "characterization id")
         )
-        return (await self._caller.get(request, self._structure.characterization))[0]
+        return (await self._caller.get(request, structurer(self._converter, Characterization)))[0]
 
     async def latest_characterization(self, backend: str) -> Characterization | None:
         """The newest characterization of `backend`, or `None` when the API has none."""
@@ -277,7 +274,7 @@ class IonQClient:
                 return None
             raise
         return self._caller.parse(
-            reply, lambda data: self._profile.latest_from(data, self._structure)
+            reply, lambda data: self._profile.latest_from(data, self._converter)
         )
 
     async def latest_characterizations(
@@ -314,7 +311,7 @@ class IonQClient:
         for key, value in (("start", start), ("end", end)):
             if value is not None:
                 params[key] = self._profile.encode_when(value)
-        structure = self._structure.page
+        structure = structurer(self._converter, CharacterizationPage)
         return pages(self._caller, lambda number: self._profile.characterizations(
             quoted, {**params, "page": str(number)}), structure, page_size)  # fmt: skip
 
@@ -333,13 +330,13 @@ class IonQClient:
 
     def _pick(self, reply: Reply, name: str, *, listed: bool = False) -> Backend:
         if not listed and self._profile.answers_with_the_backend:  # the usual poll: no search
-            backend = self._caller.parse(reply, self._structure.backend)
+            backend = self._caller.parse(reply, self._backend)
         else:
             select = self._profile.select_listed if listed else self._profile.select_backend
 
             def pick(data: Any) -> Backend:
                 where, item = select(data, name)
-                return structure_backend(self._structure, where, item)
+                return self._backend(item, where)
 
             backend = self._caller.parse(reply, pick)
         return _unknown_access(backend) if reply.anonymous else backend

@@ -70,7 +70,11 @@ def _no_extra() -> Mapping[str, Any]:
     return {}
 
 
-@attrs.frozen
+# A `__dict__`, not slots: attrs' frozen `__init__` then stores each field into the dict where
+# the slotted one calls `object.__setattr__` (12.1k instructions for Backend's 16 fields against
+# 19.6k, callgrind). One is built for every backend of every poll, and the request budget
+# (benchmarks/instructions.py) holds only with it.
+@attrs.frozen(slots=False)
 class Backend:
     """One QPU or simulator as the API last described it.
 

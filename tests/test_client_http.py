@@ -74,8 +74,8 @@ async def test_list_backends_one_malformed_item_fails_the_call_with_every_proble
     assert info.value.errors == (
         '$[1].qubits: expected integer, got "x"',
         '$[1].last_updated: expected ISO-8601 datetime, got "yesterday"',
-        "$[2].status: expected string, got 1",
         "$[2].backend: required field missing",
+        "$[2].status: expected string, got 1",
     )
     assert info.value.request_id == "req-9"
     assert "GET /v0.4/backends" in str(info.value)

@@ -18,7 +18,6 @@ from ionq_backends import (
     IonQError,
     ServerError,
 )
-from ionq_backends import _client as client_module
 from ionq_backends.emulator import Emulator
 
 from .conftest import Hang, ionq_tasks, serve
@@ -202,15 +201,15 @@ async def test_a_non_ionq_error_while_picking_one_backend_is_that_backends_error
     ionq_emulator: Emulator, monkeypatch: pytest.MonkeyPatch, exc: Exception
 ) -> None:
     """v0.3 answers every name from one list request; structuring one name fails oddly."""
-    original = client_module.structure_backend
-
-    def structure(converter: Any, where: str, item: Any) -> Backend:
-        if item.get("backend") == "qpu.forte-1":
-            raise exc
-        return original(converter, where, item)
-
-    monkeypatch.setattr(client_module, "structure_backend", structure)
     async with IonQClient(base_url=ionq_emulator.base_url, api_version="v0.3") as client:
+        original = client._backend
+
+        def structure(item: Any, where: str = "") -> Backend:
+            if item.get("backend") == "qpu.forte-1":
+                raise exc
+            return original(item, where)
+
+        monkeypatch.setattr(client, "_backend", structure)
         snapshot = await client.get_backends(["qpu.aria-1", "qpu.forte-1"])
     assert list(snapshot) == ["qpu.aria-1"]
     assert_wrapped(snapshot.errors.get("qpu.forte-1"), exc)

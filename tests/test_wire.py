@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pytest
+from cattrs.gen import make_dict_structure_fn, override
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from multidict import CIMultiDict
@@ -39,8 +39,7 @@ from ionq_backends._cli.format import (
 )
 from ionq_backends._models import BackendChange
 from ionq_backends._wire import PROFILES, Request, decipher_response, make_converter, profile_for
-from ionq_backends._wire.converter import compile_backend
-from ionq_backends._wire.parse import Table, string
+from ionq_backends._wire.converter import structurer
 from ionq_backends.emulator import Emulator
 from ionq_backends.emulator._versions import RENDERINGS
 
@@ -224,11 +223,11 @@ async def test_a_parser_surprise_becomes_a_validation_error_naming_the_request(
 ) -> None:
     async with Emulator() as emulator, IonQClient(base_url=emulator.base_url) as client:
 
-        def explode(data: Any) -> Any:
+        def explode(data: Any, where: str = "") -> Any:
             raise OverflowError("int too large to convert")
 
-        exploding = attrs.evolve(client._structure, backends=explode, backend=explode)
-        monkeypatch.setattr(client, "_structure", exploding)
+        monkeypatch.setattr(client, "_backend", explode)
+        monkeypatch.setattr(client, "_backends", explode)
         with pytest.raises(ResponseValidationError) as caught:
             await client.list_backends()
         snapshot = await client.get_backends(["qpu.aria-1"])
@@ -238,23 +237,34 @@ async def test_a_parser_surprise_becomes_a_validation_error_naming_the_request(
     assert isinstance(snapshot.errors["qpu.aria-1"], IonQError)
 
 
-# The generated structurer shows its source in a traceback
+# cattrs' generated structurers: their source in a traceback, and one set for every client
 
 
 def test_the_generated_structurer_source_is_in_linecache() -> None:
-    def broken(value: Any) -> Any:
-        raise KeyError("boom")
+    converter = make_converter("v0.4")
 
-    table = Table({"backend": ("name", string), "status": ("status", broken)})
-    structure = compile_backend(table, "v0.4", False, lambda obj: None)  # type: ignore[arg-type]
-    with pytest.raises(KeyError) as caught:
-        structure({"backend": "a", "status": 1})
-    frames = traceback.extract_tb(caught.value.__traceback__)
-    generated = [f for f in frames if f.filename.startswith("<ionq_backends generated")]
+    def broken(value: Any, _type: Any) -> Any:
+        raise ZeroDivisionError("boom")  # no problem the converter knows: it stays as it is
+
+    converter.register_structure_hook_func(lambda t: t == bool | None, broken)
+    hook = make_dict_structure_fn(Backend, converter, name=override(rename="backend"))
+    with pytest.raises(ExceptionGroup) as caught:
+        hook({"backend": "a", "status": "available", "degraded": True, "api_version": "v0.4"},
+             Backend)  # fmt: skip
+    frames = traceback.extract_tb(caught.value.exceptions[0].__traceback__)  # type: ignore[attr-defined]
+    generated = [f for f in frames if f.filename.startswith("<cattrs generated")]
     assert generated, [f.filename for f in frames]
     line = linecache.getline(generated[0].filename, generated[0].lineno or 0)
-    assert "parse1(v)" in line and line.endswith("\n")  # as linecache holds a file's lines
-    assert generated[0].line and "parse1(v)" in generated[0].line
+    assert "o['degraded']" in line
+
+
+async def test_clients_share_one_converter_per_version_and_mode() -> None:
+    IonQClient(api_version="v0.3", strict=True)  # the first of its kind builds it
+    before = len(linecache.cache)
+    clients = [IonQClient(api_version=v, strict=s) for v in ("v0.3", "v0.4") for s in (0, 1)] * 25
+    assert len(linecache.cache) <= before + 8  # at most the other three, never one per client
+    for client in clients:
+        await client.close()
 
 
 # The CLI: per-command options and pure formatters
@@ -345,18 +355,18 @@ CHARACTERIZATION = {"id": "c-1", "date": 1750032000, "fidelity": {"1q": {"mean":
 @pytest.mark.parametrize("none", [None, [], {}])
 def test_v03_latest_none_shapes(none: Any) -> None:
     v3 = PROFILES["v0.3"]
-    assert v3.latest_from(none, v3.structurers()) is None
+    assert v3.latest_from(none, v3.converter()) is None
 
 
 def test_latest_from_each_version() -> None:
     v3, v4 = PROFILES["v0.3"], PROFILES["v0.4"]
-    found = v3.latest_from(CHARACTERIZATION, v3.structurers())
+    found = v3.latest_from(CHARACTERIZATION, v3.converter())
     assert found is not None and found.id == "c-1"
     page = {"characterizations": [CHARACTERIZATION, {**CHARACTERIZATION, "id": "c-0"}]}
-    first = v4.latest_from(page, v4.structurers())
+    first = v4.latest_from(page, v4.converter())
     assert first is not None and first.id == "c-1"
     for empty in ({"characterizations": [], "pages": 0}, {"characterizations": None}):
-        assert v4.latest_from(empty, v4.structurers()) is None
+        assert v4.latest_from(empty, v4.converter()) is None
 
 
 def test_a_backend_missing_from_the_list_is_a_404() -> None:
@@ -383,8 +393,8 @@ def test_a_profiles_converter_is_lenient_unless_asked(version: str) -> None:
         profile.converter(strict=True).structure(item, Characterization)
     assert caught.value.errors == (
         '$.fidelity["1q"].p90: unknown field',
-        "$.new: unknown field",
         "$.timing.zz: unknown field",
+        "$.new: unknown field",
     )
     with pytest.raises(ResponseValidationError) as caught:
         profile.converter().structure({"date": 1750032000}, Characterization)
@@ -489,14 +499,12 @@ def test_run_loop_runs_a_coroutine_on_whichever_loop_is_there() -> None:
 
 
 def test_structure_functions_are_lenient_unless_asked() -> None:
-    from ionq_backends._wire.profile import structure_backend
-
     item = {"backend": "a", "status": "available", "surprise": 1}
-    lenient = PROFILES["v0.4"].structurers()
-    assert lenient.backend(item).extra == {"surprise": 1}
-    assert structure_backend(lenient, "", item).extra == {"surprise": 1}  # the body itself
+    lenient = structurer(make_converter("v0.4"), Backend)
+    assert lenient(item).extra == {"surprise": 1}
+    assert lenient(item, "").extra == {"surprise": 1}  # the body itself
     with pytest.raises(ResponseValidationError) as caught:
-        structure_backend(PROFILES["v0.4"].structurers(strict=True), "[2]", item)
+        structurer(make_converter("v0.4", strict=True), Backend)(item, "[2]")
     assert caught.value.problems == (("[2].surprise", "unknown field"),)
 
 

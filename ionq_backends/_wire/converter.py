@@ -1,243 +1,271 @@
-"""Build one API version's cattrs converter from its field tables (pure, no I/O).
+"""One API version's cattrs converter, built by cattrs' own generator (pure, no I/O).
 
-The walk over an object is shared by every version; what differs is the tables a profile gives.
-Every failure leaves as a `ResponseValidationError` whose problems keep their JSON paths.
+Each leaf type has one hook (`hooks`). Each model's hook is `cattrs.gen.make_dict_structure_fn`
+with the version's `override`s, behind `_object_hook`, which hands the generated function what
+the wire does not carry: the unknown keys (`extra`), the API version, the defaults of keys the
+wire may leave out, and the other key a field may come under. Strict mode is cattrs'
+`forbid_extra_keys`. Every failure becomes (JSON path, message) pairs in `problems()`.
 """
 
 from __future__ import annotations
 
-import itertools
-import linecache
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import attrs
 import cattrs
+from cattrs.errors import (
+    AttributeValidationNote,
+    BaseValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationNote,
+)
+from cattrs.gen import make_dict_structure_fn, override
 
 from .._errors import ResponseValidationError
-from .._models import Backend, Characterization, CharacterizationPage, Timing
-from .dates import iso_z
-from .parse import (
-    MAX_INTEGER,
-    Invalid,
-    Parser,
-    Table,
-    each,
-    fail,
-    got,
-    integer,
-    number,
-    strings,
-    walk,
+from .._models import (
+    Backend,
+    BackendStatus,
+    Characterization,
+    CharacterizationPage,
+    FidelityStat,
+    Timing,
 )
+from . import hooks
+from .dates import iso_z
+from .hooks import Hook, Invalid, Problems, fail, key
 
-__all__ = ["Structurers", "Tables", "build_converter", "build_structurers"]
+__all__ = ["Alias", "Shape", "WireConverter", "build_converter", "problems", "structurer"]
 
 T = TypeVar("T")
 
 
 @attrs.frozen
-class Tables:
-    """The wire format of one API version's objects."""
+class Alias:
+    """A field the wire sends under `key`, or under `other` when `key` is absent.
 
-    backend: Table
-    characterization: Table
+    `hook` reads the value under `other` when the field's own hook does not; `context`
+    replaces the shape's when `other` is read. A value under `other` beside `key` goes to
+    `extra`: neither read nor lost.
+    """
 
-
-_PAGE = Table(
-    {"characterizations": ("characterizations", lambda v: v), "pages": ("pages", integer)}
-)
+    field: str
+    key: str
+    other: str
+    hook: Hook | None = None
+    context: Mapping[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.frozen
-class Structurers:
-    """One version's structure functions: JSON in, a model out, or a `ResponseValidationError`.
+class Shape:
+    """How one model's wire object differs from its fields, in one API version."""
 
-    The client calls them directly (a request's hot path skips cattrs' dispatch); a converter
-    registers the same functions as its hooks.
-    """
-
-    backend: Callable[[Any], Backend]
-    backends: Callable[[Any], list[Backend]]
-    characterization: Callable[[Any], Characterization]
-    page: Callable[[Any], CharacterizationPage]
+    what: str  # the object in a message: "backend object"
+    overrides: Mapping[str, Any] = attrs.field(factory=dict)  # `override(...)`s: renames, omissions
+    context: Mapping[str, Any] = attrs.field(factory=dict)  # fields no wire key carries
+    defaults: Mapping[str, Any] = attrs.field(factory=dict)  # fields the wire may leave out
+    alias: Alias | None = None
+    null_is_empty: bool = False  # `null` reads as `{}` (the live API sends it for an object)
 
 
-def build_converter(structurers: Structurers) -> cattrs.Converter:
-    """A fresh converter whose hooks are `structurers`."""
-    converter = cattrs.Converter()
-    for cls, build in (
-        (Backend, structurers.backend),
-        (Characterization, structurers.characterization),
-        (CharacterizationPage, structurers.page),
-    ):
-        converter.register_structure_hook(cls, _hook(build))
-    # A parametrized generic is no class, so it is matched by predicate.
-    converter.register_structure_hook_func(
-        lambda t: t == list[Backend], _hook(structurers.backends)
-    )
+class WireConverter(cattrs.Converter):
+    """A converter whose `structure` raises `ResponseValidationError` naming every problem."""
+
+    def structure(self, obj: Any, cl: Any) -> Any:
+        return structurer(self, cl)(obj)
+
+
+def structurer(converter: cattrs.Converter, cls: type[T]) -> Callable[..., T]:
+    """`structure(data, where="")`: `cls` from `data`, its hook taken once; any problem is
+    raised as a `ResponseValidationError`, its paths placed under `where` (`[3]`)."""
+    hook = converter.get_structure_hook(cls)
+
+    def structure(data: Any, where: str = "") -> T:
+        try:
+            made: T = hook(data, cls)
+            return made
+        except (Invalid, BaseValidationError) as exc:
+            found = problems(exc)
+            raise ResponseValidationError([(where + p, m) for p, m in found]) from None
+
+    return structure
+
+
+def build_converter(shapes: Mapping[type, Shape], strict: bool) -> WireConverter:
+    """A fresh converter of the models, each read as `shapes` says (lenient unless `strict`)."""
+    converter = WireConverter(detailed_validation=True, forbid_extra_keys=strict)
+    leaves: dict[Any, Hook] = {
+        str: hooks.string,
+        bool: hooks.boolean,
+        int: hooks.integer,
+        float: hooks.number,
+        datetime: hooks.when,
+        tuple[str, ...]: hooks.strings,
+        tuple[tuple[int, int], ...]: hooks.pairs,
+        BackendStatus | str: hooks.status(strict),
+    }
+
+    def register(t: Any, hook: Hook) -> None:
+        if isinstance(t, type):  # a class: cattrs dispatches it before any predicate
+            converter.register_structure_hook(t, hook)
+        else:  # `float | None`, `list[Backend]`: no classes, matched by equality
+            converter.register_structure_hook_func(lambda asked: asked == t, hook)
+
+    for leaf_type, hook in leaves.items():
+        register(leaf_type, hook)
+        # Each hook reads null as None for `X | None` itself: cattrs' own optional hook
+        # dispatches on every value (23k more instructions a backend).
+        register(leaf_type | None, hook)
+    # In dependency order: cattrs resolves a field's hook when it generates its class's.
+    register(FidelityStat, _object_hook(converter, FidelityStat, shapes[FidelityStat]))
+    register(Mapping[str, FidelityStat], _fidelities(converter.get_structure_hook(FidelityStat)))
+    for cls in (Timing, Backend, Characterization):
+        register(cls, _object_hook(converter, cls, shapes[cls]))
+    register(list[Backend], _array(converter, list[Backend], "array of backends"))
+    # `"characterizations": null` is how the live API says a backend has none.
+    many = tuple[Characterization, ...]
+    register(many, _array(converter, many, null=()))
+    page = CharacterizationPage
+    register(page, _object_hook(converter, page, shapes[page]))
     converter.register_unstructure_hook(datetime, iso_z)
     return converter
 
 
-def build_structurers(api_version: str, tables: Tables, strict: bool) -> Structurers:
-    """The structure functions of `api_version`'s JSON."""
-
-    def backend_walk(obj: Any) -> Backend:
-        kwargs, extra = walk(obj, tables.backend, strict, "backend object")
-        return Backend(**kwargs, extra=extra, api_version=api_version)
-
-    # An item of a list raises `Invalid`, which the list places under the item's index. A
-    # backend on its own leaves every problem to a walk that raises the error itself: the usual
-    # answer then goes through no wrapper.
-    item = compile_backend(tables.backend, api_version, strict, backend_walk)
-    backend = compile_backend(tables.backend, api_version, strict, _raising(backend_walk))
-
-    def characterization(obj: Any) -> Characterization:
-        kwargs, extra = walk(obj, tables.characterization, strict, "characterization object")
-        kwargs.setdefault("backend", None)
-        kwargs.setdefault("date", None)
-        if kwargs.get("timing") is None:
-            kwargs["timing"] = Timing()
-        if kwargs.get("fidelity") is None:
-            kwargs["fidelity"] = {}
-        if kwargs.get("connectivity") is None:
-            kwargs["connectivity"] = ()
-        return Characterization(**kwargs, extra=extra, api_version=api_version)
-
-    def backends(obj: Any) -> list[Backend]:
-        if type(obj) is not list:
-            fail("array of backends", obj)
-        return each(((f"[{i}]", value) for i, value in enumerate(obj)), item)
-
-    def page(obj: Any) -> CharacterizationPage:
-        kwargs, _extra = walk(obj, _PAGE, strict, "object")
-        raw = kwargs.get("characterizations")
-        if raw is None:  # the live API sends `null` for a backend without data
-            return CharacterizationPage((), kwargs.get("pages"))
-        if type(raw) is not list:
-            raise Invalid([(".characterizations", f"expected array, got {got(raw)}")])
-        items = each(
-            ((f".characterizations[{i}]", item) for i, item in enumerate(raw)), characterization
-        )
-        return CharacterizationPage(tuple(items), kwargs.get("pages"))
-
-    return Structurers(
-        backend=backend,
-        backends=_raising(backends),
-        characterization=_raising(characterization),
-        page=_raising(page),
-    )
+def _as_is(value: Any, _type: Any) -> Any:
+    # What the wrapper supplies is taken as given: cattrs' own hook for `Mapping[str, Any]`
+    # would copy `extra` (2.5k instructions a backend).
+    return value
 
 
-def _raising(build: Callable[[Any], T]) -> Callable[[Any], T]:
-    """`build`, its problems raised as a `ResponseValidationError`."""
+def _array(converter: cattrs.Converter, t: Any, what: str = "array", *, null: Any = None) -> Hook:
+    """cattrs' own list or tuple hook, for a JSON array only (it would iterate a string);
+    `null` is what a JSON null reads as, if anything."""
+    base = converter.get_structure_hook(t)
 
-    def structure(obj: Any) -> T:
+    def structure(value: Any, _type: Any) -> Any:
+        if type(value) is list:
+            return base(value, t)
+        if value is None and null is not None:
+            return null
+        return fail(what, value)
+
+    return structure
+
+
+def _fidelities(stat: Hook) -> Hook:
+    """`{"1q": {...}, "2q": {...}}`: every key kept, a null statistic skipped."""
+
+    def structure(value: Any, _type: Any) -> dict[str, FidelityStat]:
+        if value is None:
+            return {}
+        if type(value) is not dict:
+            fail("object", value)
+        found: dict[str, FidelityStat] = {}
+        problems: Problems = []
+        for name, item in value.items():
+            if item is not None:
+                try:
+                    found[name] = stat(item, FidelityStat)
+                except Invalid as invalid:
+                    problems.extend((key(name) + path, m) for path, m in invalid.problems)
+        if problems:
+            raise Invalid(problems)
+        return found
+
+    return structure
+
+
+class _Variant(NamedTuple):
+    """One generated function and what it reads."""
+
+    generated: Hook
+    renames: Mapping[str, str]  # field -> wire key, for the paths of its problems
+    context: Mapping[str, Any]
+    defaults: Mapping[str, Any]  # by wire key
+
+
+def _object_hook(converter: cattrs.Converter, cls: type, shape: Shape) -> Hook:
+    """cattrs' generated function for `cls`, handed what the wire object does not carry."""
+    fields = attrs.fields_dict(cls)
+    supplied = {name: override(struct_hook=_as_is) for name in shape.context}
+    if "extra" in fields:
+        supplied["extra"] = override(struct_hook=_as_is)
+    overrides = {**shape.overrides, **supplied}
+
+    def variant(overrides: Mapping[str, Any], context: Mapping[str, Any]) -> _Variant:
+        renames = {name: o.rename for name, o in overrides.items() if o.rename}
+        defaults = {renames.get(f, f): v for f, v in shape.defaults.items()}
+        generated: Hook = make_dict_structure_fn(cls, converter, **overrides)
+        return _Variant(generated, renames, context, defaults)
+
+    main = variant(overrides, shape.context)
+    omitted = {name for name, o in overrides.items() if o.omit}
+    known = {main.renames.get(f, f) for f in fields if f not in supplied and f not in omitted}
+    alias, other = shape.alias, main
+    if alias is not None:
+        moved = override(rename=alias.other, struct_hook=alias.hook)
+        other = variant({**overrides, alias.field: moved}, {**shape.context, **alias.context})
+        known.add(alias.other)
+    keys = frozenset(known)
+    what, strict, null_is_empty = shape.what, converter.forbid_extra_keys, shape.null_is_empty
+    has_extra = "extra" in supplied
+
+    def structure(obj: Any, _type: Any) -> Any:
+        if type(obj) is not dict:
+            if obj is None and null_is_empty:
+                obj = {}
+            else:
+                fail(what, obj)
+        chosen, both = main, False
+        if alias is not None and alias.other in obj:
+            both = alias.key in obj
+            chosen = main if both else other
+        view = {**chosen.defaults, **obj, **chosen.context}
+        found: Problems = []
+        if keys.issuperset(obj):  # the usual object: every key known
+            extra = {}
+        elif not strict:
+            extra = {k: v for k, v in obj.items() if k not in keys}
+        else:  # cattrs reports an unknown key, but not one named like a field supplied here
+            found = [(key(k), "unknown field") for k in obj if k in supplied]
+            extra = {}
+        if both:
+            extra[alias.other] = view.pop(alias.other)  # type: ignore[union-attr]
+        if has_extra:
+            view["extra"] = extra
         try:
-            return build(obj)
-        except Invalid as invalid:
-            raise ResponseValidationError(invalid.problems) from None
+            made = chosen.generated(view, cls)
+        except BaseValidationError as exc:
+            raise Invalid(found + problems(exc, chosen.renames)) from None
+        if found:
+            raise Invalid(found)
+        return made
 
     return structure
 
 
-def _hook(structure: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
-    return lambda obj, _cls: structure(obj)
+def problems(exc: BaseException, renames: Mapping[str, str] | None = None) -> Problems:
+    """cattrs' detailed validation as (JSON path, message) pairs, the paths in wire keys.
 
-
-# The generated Backend structurer
-
-
-_SERIAL = itertools.count(1)
-
-
-def _positional(model: type, value_of: Mapping[str, str]) -> list[str]:
-    """The arguments of `model(...)` in field order (a positional call is the cheapest)."""
-    arguments = []
-    for field in attrs.fields(model):
-        if field.name not in value_of and field.default is not None:
-            raise TypeError(f"{model.__name__}.{field.name} needs a value: its default is not None")
-        arguments.append(value_of.get(field.name, "None"))
-    return arguments
-
-
-# Parsers the generated code inlines for the values the wire usually carries: each expression
-# equals `{parse}(v)` for every `v` (falling back to the call for anything else), or raises the
-# `TypeError` of `"".join` on a non-string, which sends the object to the walk. A call costs more
-# than the check itself, and a backend has a dozen of them (counted with callgrind).
-_INLINE: dict[Parser, str] = {
-    number: "(v if v - v == 0.0 else {parse}(v)) if type(v) is float else "
-    "float(v) if type(v) is int and -_MAX <= v <= _MAX else {parse}(v)",  # v - v: NaN, ±inf
-    integer: "v if type(v) is int and -_MAX <= v <= _MAX else {parse}(v)",
-    strings: "_tuple(v) if type(v) is list and _join(v) is not None else {parse}(v)",
-}
-
-
-def _reading(table: Table, key: str, assign: str) -> list[str]:
-    """The generated lines that read `key` and, when it is there, run `assign`."""
-    if key in table.required:
-        missing = ["        if v is None:", "            return walk(obj)"]
-        return [f"        v = get({key!r})", *missing, f"        {assign}"]
-    lines = [f"        v = get({key!r})", "        if v is not None:", "            read += 1"]
-    # A shadowed key is taken only when the earlier key for its attribute is absent.
-    primary = table.shadowed.get(key)
-    if primary:
-        return [*lines, f"            if {primary!r} not in obj:", f"                {assign}"]
-    return [*lines, f"            {assign}"]
-
-
-def compile_backend(
-    table: Table, api_version: str, strict: bool, walk: Callable[[Any], Backend]
-) -> Callable[[Any], Backend]:
-    """Generate a straight-line structurer for Backend from `table`, as cattrs generates its own.
-
-    A backend is structured on every poll, and the generic walk spends most of its time on
-    per-key bookkeeping. The generated code takes the common case directly: every known key
-    read once, values already of their wire type taken as they are, the usual values of numbers
-    and string lists checked inline, parsers called for the rest. Anything unusual (a parser's
-    problem, a required key missing, an unknown key in strict mode) goes to `walk`, which owns
-    every message. tests/test_converters_fuzz.py checks that both agree on any input. Its
-    source is registered with `linecache`, so a traceback shows it.
+    As cattrs' `transform_error` walks it: an attribute note names a field (`renames` gives its
+    wire key), an iterable's note an index.
     """
-    names: dict[str, Any] = {"_Invalid": Invalid, "Backend": Backend, "_MAX": MAX_INTEGER}
-    names |= {"_join": "".join, "_tuple": tuple, "known": frozenset(table.plan)}
-    body = [
-        "def structure(obj):",
-        "    if type(obj) is not dict:",
-        "        return walk(obj)",
-        "    get = obj.get",
-        f"    read = {len(table.required)}",  # keys read: when all of obj's, none is unknown
-        "    try:",
-    ]
-    value_of: dict[str, str] = {"api_version": repr(api_version), "extra": "extra"}
-    for i, (key, (attr, parse, as_is)) in enumerate(table.plan.items()):
-        names[f"parse{i}"], names[f"type{i}"] = parse, as_is
-        var = value_of.setdefault(attr, f"a{len(value_of)}")
-        if key not in table.shadowed:
-            body.insert(4, f"    {var} = None")  # absent and null are both None
-        if as_is:  # a value already of its wire type is taken as it is
-            take = f"v if type(v) is type{i} else parse{i}(v)"
-        else:
-            take = _INLINE.get(parse, "{parse}(v)").format(parse=f"parse{i}")
-        body += _reading(table, key, f"{var} = {take}")
-    body += [
-        "    except (_Invalid, TypeError):",
-        "        return walk(obj)",
-        "    if read == len(obj) or obj.keys() <= known:",  # the second for known keys sent null
-        "        extra = {}",
-        "    elif strict:",
-        "        return walk(obj)",
-        "    else:",
-        "        extra = {k: v for k, v in obj.items() if k not in known}",
-        f"    return Backend({', '.join(_positional(Backend, value_of))})",
-    ]
-    names |= {"walk": walk, "strict": strict}
-    source = "\n".join(body) + "\n"
-    filename = f"<ionq_backends generated Backend structurer {api_version} #{next(_SERIAL)}>"
-    # As cattrs does for its generated code: a traceback through it shows these lines.
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    exec(compile(source, filename, "exec"), names)  # the source is built above from the table only
-    structure: Callable[[Any], Backend] = names["structure"]
-    return structure
+    if isinstance(exc, Invalid):
+        return list(exc.problems)
+    if isinstance(exc, ForbiddenExtraKeysError):
+        return [(key(name), "unknown field") for name in sorted(exc.extra_fields)]
+    if isinstance(exc, KeyError):  # cattrs' generated code reads a required key
+        return [("", "required field missing")]
+    if not isinstance(exc, BaseValidationError):
+        return [("", f"{type(exc).__name__}: {exc}")]
+    found: Problems = []
+    for sub in exc.exceptions:
+        step = ""
+        for note in getattr(sub, "__notes__", ()):
+            if isinstance(note, AttributeValidationNote):
+                step = key((renames or {}).get(note.name, note.name))
+            elif isinstance(note, IterableValidationNote):
+                step = f"[{note.index}]"
+        found.extend((step + path, message) for path, message in problems(sub))
+    return found

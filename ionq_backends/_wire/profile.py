@@ -12,30 +12,20 @@ from datetime import date, datetime
 from typing import Any, ClassVar
 
 import attrs
-import cattrs
+from cattrs.gen import override
 
 from .._errors import NotFoundError, ResponseValidationError
-from .._models import Backend, Characterization
-from .characterization import fidelity
-from .characterization import timing as timing_parser
-from .converter import Structurers, Tables, build_converter, build_structurers
-from .parse import (
-    Parser,
-    Table,
-    boolean,
-    id_from_url,
-    integer,
-    link_id,
-    mismatch,
-    number,
-    pairs,
-    status,
-    string,
-    when,
+from .._models import (
+    Backend,
+    Characterization,
+    CharacterizationPage,
+    FidelityStat,
+    Timing,
 )
-from .parse import strings as string_list
+from .converter import Alias, Shape, WireConverter, build_converter
+from .hooks import id_from_url, link_id, mismatch
 
-__all__ = ["Profile", "Request", "structure_backend"]
+__all__ = ["Profile", "Request"]
 
 
 @attrs.frozen
@@ -67,49 +57,61 @@ class Profile(abc.ABC):
     # Answers of the latest-characterization request that mean "there is none".
     latest_absent_statuses: ClassVar[frozenset[int]] = frozenset()
 
-    # Field tables and converter
+    # Converter
 
-    def backend_fields(self, strict: bool) -> dict[str, tuple[str, Parser]]:
-        """Wire key -> (Backend attribute, parser): the keys every version shares."""
+    # Backend fields this version never sends: their keys stay in `extra`.
+    backend_omits: ClassVar[frozenset[str]] = frozenset()
+
+    def shapes(self) -> dict[type, Shape]:
+        """How each model's wire object reads in this version (see `converter.Shape`)."""
+        version = {"api_version": self.version}
+        other = "median" if self.statistic == "mean" else "mean"
+        omitted = {name: override(omit=True) for name in self.backend_omits}
         return {
-            "backend": ("name", string),
-            "status": ("status", status(strict)),
-            "qubits": ("qubits", integer),
-            "average_queue_time": ("average_queue_time", number),
-            "last_updated": ("last_updated", when),
-            "degraded": ("degraded", boolean),
-            "noise_models": ("noise_models", string_list),
-            "has_access": ("has_access", boolean),
-            # Either link key, in either version (2026 fixtures carry v0.4's id in v0.3 lists);
-            # the id wins when both are there.
-            "characterization_id": ("characterization_id", link_id),
-            "characterization_url": ("characterization_id", id_from_url),
+            Backend: Shape(
+                "backend object",
+                {
+                    "name": override(rename="backend"),
+                    **omitted,
+                    "characterization_id": override(struct_hook=link_id),
+                },
+                context=version,
+                # Either link key, in either version (2026 fixtures carry v0.4's id in v0.3
+                # lists); the id wins when both are there.
+                alias=Alias(
+                    "characterization_id",
+                    "characterization_id",
+                    "characterization_url",
+                    hook=id_from_url,
+                ),
+            ),
+            Characterization: Shape(
+                "characterization object",
+                context=version,
+                defaults={"backend": None, "date": None},
+                alias=Alias("backend", "backend", "target"),  # older API pages name it so
+            ),
+            # The other statistic is read when it comes alone.
+            FidelityStat: Shape(
+                "object",
+                {"value": override(rename=self.statistic)},
+                context={"statistic": self.statistic},
+                defaults={"value": None, "stderr": None},
+                alias=Alias("value", self.statistic, other, context={"statistic": other}),
+            ),
+            Timing: Shape(
+                "object",
+                {"one_qubit": override(rename="1q"), "two_qubit": override(rename="2q")},
+                null_is_empty=True,
+            ),
+            CharacterizationPage: Shape(
+                "object", defaults={"characterizations": None, "pages": None}
+            ),
         }
 
-    def characterization_fields(self, strict: bool) -> dict[str, tuple[str, Parser]]:
-        """Wire key -> (Characterization attribute, parser)."""
-        return {
-            "id": ("id", string),
-            "backend": ("backend", string),
-            "target": ("backend", string),  # older API pages name the backend so
-            "date": ("date", when),
-            "qubits": ("qubits", integer),
-            "connectivity": ("connectivity", pairs),
-            "fidelity": ("fidelity", fidelity(self.statistic, strict)),
-            "timing": ("timing", timing_parser(strict)),
-        }
-
-    def structurers(self, *, strict: bool = False) -> Structurers:
-        """This version's structure functions (lenient unless `strict`)."""
-        tables = Tables(
-            backend=Table(self.backend_fields(strict), frozenset({"backend", "status"})),
-            characterization=Table(self.characterization_fields(strict), frozenset({"id"})),
-        )
-        return build_structurers(self.version, tables, strict)
-
-    def converter(self, *, strict: bool = False) -> cattrs.Converter:
+    def converter(self, *, strict: bool = False) -> WireConverter:
         """A fresh cattrs converter for this version's JSON (lenient unless `strict`)."""
-        return build_converter(self.structurers(strict=strict))
+        return build_converter(self.shapes(), strict)
 
     # Requests
 
@@ -155,7 +157,7 @@ class Profile(abc.ABC):
     def latest_characterization(self, quoted_backend: str) -> Request: ...
 
     @abc.abstractmethod
-    def latest_from(self, data: Any, structure: Structurers) -> Characterization | None:
+    def latest_from(self, data: Any, converter: WireConverter) -> Characterization | None:
         """The characterization in the answer to `latest_characterization`, or `None`."""
 
     @abc.abstractmethod
@@ -165,20 +167,10 @@ class Profile(abc.ABC):
     # Shared helpers for the version modules
 
     @staticmethod
-    def first_of_page(data: Any, structure: Structurers) -> Characterization | None:
-        page = structure.page(data)
+    def first_of_page(data: Any, converter: WireConverter) -> Characterization | None:
+        page = converter.structure(data, CharacterizationPage)
         return page.characterizations[0] if page.characterizations else None
 
     @staticmethod
     def not_listed(name: str) -> NotFoundError:
         return NotFoundError(f"backend {name!r} is not in the backends list", status_code=404)
-
-
-def structure_backend(structure: Structurers, where: str, item: Any) -> Backend:
-    """Structure one backend found at `where` in a larger body, its problems placed there."""
-    if not where:
-        return structure.backend(item)
-    try:
-        return structure.backend(item)
-    except ResponseValidationError as error:
-        raise error.under(where) from None

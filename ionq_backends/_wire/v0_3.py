@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from .._models import Characterization
-from .converter import Structurers
+from .converter import WireConverter
 from .dates import epoch_millis
 from .profile import Profile, Request
 
@@ -21,6 +21,10 @@ class V03(Profile):
     statistic = "mean"
     verbose_status = True
     latest_absent_statuses = frozenset({404})  # `current` of a backend never characterized
+    backend_omits = frozenset(
+        {"kw", "location", "supported_gates", "supported_native_gates",
+         "supported_error_mitigations"}
+    )  # fmt: skip
 
     def backend(self, quoted: str, *, verbose: bool = False) -> Request:
         return self.list_backends(verbose=verbose)
@@ -37,10 +41,11 @@ class V03(Profile):
     def latest_characterization(self, quoted_backend: str) -> Request:
         return Request(f"characterizations/backends/{quoted_backend}/current")
 
-    def latest_from(self, data: Any, structure: Structurers) -> Characterization | None:
+    def latest_from(self, data: Any, converter: WireConverter) -> Characterization | None:
         if data is None or data == [] or data == {}:
             return None
-        return structure.characterization(data)
+        found: Characterization = converter.structure(data, Characterization)
+        return found
 
     def encode_when(self, value: date | datetime) -> str:
         return epoch_millis(value)

@@ -1,6 +1,6 @@
 """IonQ API v0.4: `median` fidelities, ISO query dates, a path per backend, the fields only it
-sends (`kw`, `location`, gates), and the newest characterization as the first item of a one-item
-page."""
+sends (`kw`, `location`, gates: v0.3 omits them), and the newest characterization as the first
+item of a one-item page."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from datetime import date, datetime
 from typing import Any
 
 from .._models import Characterization
-from .converter import Structurers
+from .converter import WireConverter
 from .dates import iso_z
-from .parse import Parser, number, string, strings
 from .profile import Profile, Request
 
 __all__ = ["PROFILE", "V04"]
@@ -21,15 +20,6 @@ class V04(Profile):
     version = "v0.4"
     statistic = "median"
     answers_with_the_backend = True
-
-    def backend_fields(self, strict: bool) -> dict[str, tuple[str, Parser]]:
-        return super().backend_fields(strict) | {
-            "kw": ("kw", number),
-            "location": ("location", string),
-            "supported_gates": ("supported_gates", strings),
-            "supported_native_gates": ("supported_native_gates", strings),
-            "supported_error_mitigations": ("supported_error_mitigations", strings),
-        }
 
     def backend(self, quoted: str, *, verbose: bool = False) -> Request:
         return Request(f"backends/{quoted}", public=True)
@@ -46,8 +36,8 @@ class V04(Profile):
     def latest_characterization(self, quoted_backend: str) -> Request:
         return self.characterizations(quoted_backend, {"limit": "1", "page": "1"})
 
-    def latest_from(self, data: Any, structure: Structurers) -> Characterization | None:
-        return self.first_of_page(data, structure)
+    def latest_from(self, data: Any, converter: WireConverter) -> Characterization | None:
+        return self.first_of_page(data, converter)
 
     def encode_when(self, value: date | datetime) -> str:
         # A date stays a date (the API filters by day); a datetime is written in UTC.

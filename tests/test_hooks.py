@@ -1,27 +1,42 @@
-"""The wire layer's leaf parsers and table walk, one by one: values in, values or problems out.
+"""The converters' leaf hooks one by one, and the nested objects they build: values in, values or
+problems out.
 
 Each problem is a (path, message) pair; these tests pin both, at the edges of every range.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
-from ionq_backends import FidelityStat, Timing
-from ionq_backends._wire import characterization, parse
-from ionq_backends._wire.parse import MAX_INTEGER, Invalid
+from ionq_backends import FidelityStat, ResponseValidationError, Timing, make_converter
+from ionq_backends._wire import hooks as parse
+from ionq_backends._wire.hooks import MAX_INTEGER, Invalid
 
 BIG = MAX_INTEGER  # 2**53: the largest count or epoch any value could be
 
 
 def problems_of(leaf: Callable[[Any], Any], value: Any) -> list[tuple[str, str]]:
-    with pytest.raises(Invalid) as info:
+    with pytest.raises((Invalid, ResponseValidationError)) as info:
         leaf(value)
-    return info.value.problems
+    return list(info.value.problems)
+
+
+class characterization:
+    VERSION: ClassVar[dict[str, str]] = {"mean": "v0.3", "median": "v0.4"}
+
+    @staticmethod
+    def fidelity(statistic: str, strict: bool) -> Callable[[Any], Any]:
+        converter = make_converter(characterization.VERSION[statistic], strict=strict)
+        return lambda value: converter.structure(value, Mapping[str, FidelityStat])
+
+    @staticmethod
+    def timing(strict: bool) -> Callable[[Any], Any]:
+        converter = make_converter("v0.4", strict=strict)
+        return lambda value: converter.structure(value, Timing)
 
 
 def test_invalid_holds_its_problems() -> None:
@@ -275,60 +290,18 @@ def test_fidelity_problems_name_their_key(statistic: str) -> None:
     assert characterization.fidelity(statistic, False)(both)["1q"].statistic == statistic
 
 
-# Timing and the table walk
+# Timing
 
 
 def test_timing_reads_its_keys_and_keeps_the_rest_unless_strict() -> None:
     read = characterization.timing(False)({"zz": 1, "t1": 100, "2q": 0.00013, "readout": None})
     assert read == Timing(t1=100.0, two_qubit=0.00013, extra={"zz": 1})
     assert problems_of(characterization.timing(True), {"zz": 1, "t1": "x"}) == [
+        (".t1", 'expected number, got "x"'),  # the fields' problems, then the unknown keys
         (".zz", "unknown field"),
-        (".t1", 'expected number, got "x"'),
     ]
+    assert characterization.timing(False)(None) == Timing()  # null where an object is promised
     assert problems_of(characterization.timing(False), 5) == [("", "expected object, got 5")]
-
-
-TABLE = parse.Table(
-    {
-        "id": ("id", parse.string),
-        "n": ("n", parse.integer),
-        "link_id": ("link", parse.link_id),
-        "link_url": ("link", parse.id_from_url),
-    },
-    required=frozenset({"id"}),
-)
-
-
-def test_the_walk_reads_every_key_whatever_comes_first() -> None:
-    kwargs, extra = parse.walk({"odd": 1, "link_url": "/c/u", "n": 2, "id": "a"}, TABLE, False, "x")
-    assert (kwargs, extra) == ({"link": "u", "n": 2, "id": "a"}, {"odd": 1})
-
-
-def test_the_walk_lets_the_earlier_key_of_an_attribute_win() -> None:
-    kwargs, _ = parse.walk({"link_url": 5, "link_id": "i", "id": "a"}, TABLE, False, "x")
-    assert kwargs == {"link": "i", "id": "a"}  # the shadowed `link_url` is not even read
-    # The shadowed key before a bad one: the walk goes on past it and finds the problem.
-    with pytest.raises(Invalid) as info:
-        parse.walk({"id": "a", "link_id": "i", "link_url": 5, "n": "x"}, TABLE, False, "x")
-    assert info.value.problems == [(".n", 'expected integer, got "x"')]
-
-
-def test_the_walk_collects_every_problem_in_order() -> None:
-    with pytest.raises(Invalid) as info:
-        parse.walk({"odd": 1, "n": "x", "link_url": "/"}, TABLE, True, "x")
-    assert info.value.problems == [
-        (".odd", "unknown field"),
-        (".n", 'expected integer, got "x"'),
-        (".link_url", 'expected characterization URL, got "/"'),
-        (".id", "required field missing"),
-    ]
-    with pytest.raises(Invalid) as info:
-        parse.walk({"id": None}, TABLE, False, "thing")
-    assert info.value.problems == [(".id", "expected string, got null")]
-    with pytest.raises(Invalid) as info:
-        parse.walk([], TABLE, False, "thing")
-    assert info.value.problems == [("", "expected thing, got []")]
-    assert parse.walk({"id": "a", "n": None}, TABLE, False, "x") == ({"id": "a", "n": None}, {})
 
 
 def test_iso_stamps_read_before_are_kept_bounded_and_problems_never() -> None:

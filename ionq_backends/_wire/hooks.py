@@ -1,47 +1,42 @@
-"""Leaf parsers and the table walk shared by every API version (pure, no I/O).
+"""The leaf hooks of the converters: one JSON value in, its Python value out (pure, no I/O).
 
-A parser takes one JSON value and returns its Python value or raises `Invalid` with the problems
-found, each a (path relative to the value, message) pair. Problems are collected, never raised one
-at a time, so an error lists all of them.
+Each raises `Invalid` with the problems it found, as (path relative to the value, message)
+pairs, so an error lists all of them. `converter` registers them with cattrs by type.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, NoReturn, TypeVar
-
-import attrs
+from typing import Any, NoReturn
 
 from .._models import BackendStatus
 
 __all__ = [
     "Invalid",
-    "Parser",
     "Problems",
-    "Table",
     "boolean",
-    "each",
     "epoch",
+    "id_from_url",
     "integer",
     "iso",
     "key",
+    "link_id",
     "number",
     "pairs",
     "status",
     "string",
     "strings",
-    "walk",
+    "when",
 ]
 
 Problems = list[tuple[str, str]]  # (path relative to the value, message)
-T = TypeVar("T")
-Parser = Callable[[Any], Any]
+Hook = Callable[..., Any]  # (value, type) -> Python value
 
 
-class Invalid(Exception):
+class Invalid(ValueError):
     """Problems found in one value, with paths relative to it."""
 
     def __init__(self, problems: Problems) -> None:
@@ -74,21 +69,14 @@ def key(name: str) -> str:
     return f".{name}" if name.isidentifier() else f"[{json.dumps(name)}]"
 
 
-def each(items: Iterable[tuple[str, Any]], parse: Callable[[Any], T]) -> list[T]:
-    """Parse every `(path, value)`, collecting every item's problems under its path."""
-    parsed: list[T] = []
-    problems: Problems = []
-    for path, value in items:
-        try:
-            parsed.append(parse(value))
-        except Invalid as invalid:
-            problems.extend((path + sub, message) for sub, message in invalid.problems)
-    if problems:
-        raise Invalid(problems)
-    return parsed
+# The leaf hooks. Each takes cattrs' (value, type): for a `X | None` field, cattrs passes that
+# type, and null reads as `None` (the live API sends null where its spec promises a value).
+# `type(v) is int` on purpose: JSON booleans are not numbers.
 
 
-# Leaf parsers. `type(v) is int` on purpose: JSON booleans are not numbers.
+def _null(value: Any, t: Any) -> bool:
+    """Whether `value` is a null that type `t` allows (only asked once the usual case failed)."""
+    return value is None and type(None) in getattr(t, "__args__", ())
 
 
 # JSON numbers Python reads without complaint, but no measured value can be: NaN, Infinity and
@@ -96,7 +84,7 @@ def each(items: Iterable[tuple[str, Any]], parse: Callable[[Any], T]) -> list[T]
 MAX_INTEGER = 2**53
 
 
-def number(value: Any) -> float:
+def number(value: Any, t: Any = float) -> float | None:
     if type(value) is float:
         if math.isfinite(value):
             return value
@@ -105,34 +93,44 @@ def number(value: Any) -> float:
         if -MAX_INTEGER <= value <= MAX_INTEGER:
             return float(value)
         fail("number in range", value)
+    if _null(value, t):
+        return None
     fail("number", value)
 
 
-def integer(value: Any) -> int:
+def integer(value: Any, t: Any = int) -> int | None:
     if type(value) is int and -MAX_INTEGER <= value <= MAX_INTEGER:
         return value
     if type(value) is float and value.is_integer() and abs(value) <= MAX_INTEGER:
         return int(value)
+    if _null(value, t):
+        return None
     fail("integer" if type(value) is not int else "integer in range", value)
 
 
-def boolean(value: Any) -> bool:
+def boolean(value: Any, t: Any = bool) -> bool | None:
     if type(value) is bool:
         return value
+    if _null(value, t):
+        return None
     fail("boolean", value)
 
 
-def string(value: Any) -> str:
+def string(value: Any, t: Any = str) -> str | None:
     if type(value) is str:
         return value
+    if _null(value, t):
+        return None
     fail("string", value)
 
 
 _join = "".join
 
 
-def strings(value: Any) -> tuple[str, ...]:
+def strings(value: Any, t: Any = tuple[str, ...]) -> tuple[str, ...] | None:
     if type(value) is not list:
+        if _null(value, t):
+            return None
         fail("array of strings", value)
     try:
         _join(value)  # raises at the first non-string: a C loop, a third of an isinstance map's
@@ -183,7 +181,7 @@ _ISO_READ: dict[str, datetime] = {}
 _ISO_READ_MAX = 1024
 
 
-def when(value: Any) -> datetime:
+def when(value: Any, t: Any = datetime) -> datetime | None:
     """A datetime in either encoding, in every version: an ISO-8601 string or an epoch number.
 
     Integrators' fixtures mix them (integer epochs in v0.4-era lists); strict mode is about
@@ -199,31 +197,34 @@ def when(value: Any) -> datetime:
         return found
     if type(value) is int or type(value) is float:
         return epoch(value)
+    if _null(value, t):
+        return None
     fail("ISO-8601 datetime or epoch number", value)
 
 
-def link_id(value: Any) -> str:
+def link_id(value: Any, t: Any = str) -> str | None:
     """An id the client will put in a path: a dot segment or an empty one is refused here."""
     if type(value) is str and value not in ("", ".", ".."):
         return value
+    if _null(value, t):
+        return None
     fail("characterization id", value)
 
 
-def id_from_url(value: Any) -> str:
+def id_from_url(value: Any, t: Any = str) -> str | None:
     """v0.3 links a characterization as `/characterizations/<uuid>`: keep the id."""
     if type(value) is str:
         tail = value.rstrip("/").rpartition("/")[2]
         if tail not in ("", ".", ".."):
             return tail
+    if _null(value, t):
+        return None
     fail("characterization URL", value)
 
 
-# Leaf parsers and the wire type each returns unchanged (see Table.plan).
-# Numbers are not among them: every one is checked to be finite and in range.
-AS_IS: dict[Parser, type] = {string: str, boolean: bool}
-
-
-def pairs(value: Any) -> tuple[tuple[int, int], ...]:
+def pairs(value: Any, _type: Any = None) -> tuple[tuple[int, int], ...]:
+    if value is None:
+        return ()  # the live API sends null where its spec promises an array
     if type(value) is not list:
         fail("array of qubit pairs", value)
     found: list[tuple[int, int]] = []
@@ -238,10 +239,11 @@ def pairs(value: Any) -> tuple[tuple[int, int], ...]:
     return tuple(found)
 
 
-def status(strict: bool) -> Parser:
+def status(strict: bool) -> Hook:
+    """Known statuses as `BackendStatus` members; an unknown one stays a `str` unless `strict`."""
     known = {member.value: member for member in BackendStatus}
 
-    def parse(value: Any) -> BackendStatus | str:
+    def parse(value: Any, _type: Any = None) -> BackendStatus | str:
         if type(value) is not str:
             fail("string", value)
         member = known.get(value)
@@ -252,70 +254,3 @@ def status(strict: bool) -> Parser:
         return value
 
     return parse
-
-
-@attrs.frozen
-class Table:
-    """How the wire keys of one object map to a model's fields."""
-
-    fields: Mapping[str, tuple[str, Parser]]
-    required: frozenset[str] = frozenset()
-    # A key whose attribute an earlier key of the table also fills -> that earlier key. When
-    # both are present the earlier one wins (e.g. `characterization_id` over `_url`).
-    shadowed: Mapping[str, str] = attrs.field(init=False)
-    # Derived once: (attribute, parser, wire type the parser would return unchanged). A value of
-    # exactly that type is taken without a call; the hot path of every poll goes through here.
-    plan: Mapping[str, tuple[str, Parser, type | None]] = attrs.field(init=False)
-
-    @plan.default
-    def _plan(self) -> Mapping[str, tuple[str, Parser, type | None]]:
-        return {k: (attr, parse, AS_IS.get(parse)) for k, (attr, parse) in self.fields.items()}
-
-    @shadowed.default
-    def _shadowed(self) -> Mapping[str, str]:
-        first: dict[str, str] = {}
-        shadowed: dict[str, str] = {}
-        for name, (attr, _parse) in self.fields.items():
-            if attr in first:
-                shadowed[name] = first[attr]
-            else:
-                first[attr] = name
-        return shadowed
-
-
-def walk(obj: Any, table: Table, strict: bool, what: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Parse `obj` by `table`: return (model keyword arguments, unknown keys)."""
-    if type(obj) is not dict:
-        fail(what, obj)
-    kwargs: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
-    problems: Problems = []
-    plan = table.plan
-    shadowed = table.shadowed
-    for name, value in obj.items():
-        spec = plan.get(name)
-        if spec is None:
-            if strict:
-                problems.append((key(name), "unknown field"))
-            else:
-                extra[name] = value
-            continue
-        if name in shadowed and shadowed[name] in obj:
-            continue  # the table's earlier key for the same attribute is there, and wins
-        attr, parse, as_is = spec
-        if type(value) is as_is:
-            kwargs[attr] = value
-            continue
-        if value is None and name not in table.required:
-            kwargs[attr] = None  # the live API sends null where its spec promises a value
-            continue
-        try:
-            kwargs[attr] = parse(value)
-        except Invalid as invalid:
-            problems.extend((key(name) + sub, message) for sub, message in invalid.problems)
-    for name in table.required:
-        if name not in obj:
-            problems.append((key(name), "required field missing"))
-    if problems:
-        raise Invalid(problems)
-    return kwargs, extra
