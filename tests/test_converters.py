@@ -467,3 +467,49 @@ def test_both_statistics_sent_are_both_kept(version: str) -> None:
     stat = structure(version, data, Characterization).fidelity["2q"]
     wanted = {"v0.3": ("mean", 0.97, {"median": 0.98}), "v0.4": ("median", 0.98, {"mean": 0.97})}
     assert (stat.statistic, stat.value, stat.extra) == wanted[version]
+
+
+@pytest.mark.parametrize("version", list(PROFILES))
+def test_wire_keys_named_like_the_fields_the_converter_supplies(version: str) -> None:
+    """`api_version` and `extra` are the model's own: sent by the API, they are unknown keys."""
+    base = V4_BACKEND if version == "v0.4" else V3_BACKEND
+    data = {**base, "api_version": "v9", "extra": 1}
+    backend = structure(version, data)
+    assert backend.api_version == version
+    assert backend.extra == {"api_version": "v9", "extra": 1}
+    strict = data
+    assert problems(version, strict, strict=True) == (
+        "$.api_version: unknown field",
+        "$.extra: unknown field",
+    )
+    assert problems(version, {**strict, "qubits": "x"}, strict=True) == (
+        "$.api_version: unknown field",
+        "$.extra: unknown field",
+        '$.qubits: expected integer, got "x"',
+    )
+
+
+def test_problems_place_every_kind_of_failure_in_wire_keys() -> None:
+    """cattrs' detailed validation, as `problems()` renders it: an unforeseen exception at its
+    field, a missing key, an item of a list, renamed fields under their wire keys."""
+    from cattrs.errors import (
+        AttributeValidationNote,
+        ClassValidationError,
+        IterableValidationError,
+        IterableValidationNote,
+    )
+
+    from ionq_backends._wire.converter import problems as transform
+
+    odd, missing = OverflowError("boom"), KeyError("1q")
+    odd.__notes__ = [AttributeValidationNote("at qubits", "qubits", int)]
+    missing.__notes__ = [AttributeValidationNote("at one_qubit", "one_qubit", float)]
+    item = ClassValidationError("While structuring Timing", [odd, missing], Timing)
+    item.__notes__ = [IterableValidationNote("at index 2", 2, Timing)]
+    error = IterableValidationError("While structuring a list", [item], list)
+    assert transform(error) == [("[2].qubits", "OverflowError: boom"),
+                                ("[2].one_qubit", "required field missing")]  # fmt: skip
+    assert transform(item, {"one_qubit": "1q"}) == [
+        (".qubits", "OverflowError: boom"),
+        ('["1q"]', "required field missing"),
+    ]

@@ -314,9 +314,12 @@ def test_iso_stamps_read_before_are_kept_bounded_and_problems_never() -> None:
     with pytest.raises(Invalid):
         parse.when("yesterday")  # refused again, never kept
     assert "yesterday" not in parse._ISO_READ
+    sizes = set()
     for second in range(parse._ISO_READ_MAX + 10):
         parse.when(f"2026-11-21T22:{second // 60 % 60:02d}:{second % 60:02d}+0{second // 3600}:00")
-    assert 0 < len(parse._ISO_READ) <= parse._ISO_READ_MAX
+        sizes.add(len(parse._ISO_READ))
+    assert max(sizes) == parse._ISO_READ_MAX  # full, never past it
+    assert 0 < len(parse._ISO_READ) < parse._ISO_READ_MAX  # emptied once full, then refilled
     with pytest.raises(Invalid):
         parse.when([2025])  # unhashable: refused as before, not a TypeError
 
@@ -324,3 +327,24 @@ def test_iso_stamps_read_before_are_kept_bounded_and_problems_never() -> None:
 def test_a_lenient_fidelity_stat_keeps_an_unknown_key_in_extra() -> None:
     read = characterization.fidelity("median", False)({"1q": {"median": 0.9, "p90": 0.95}})
     assert read["1q"].extra == {"p90": 0.95}
+
+
+# Null: `None` for an `X | None` field (cattrs passes that type), a problem for a plain `X`
+
+
+@pytest.mark.parametrize(
+    ("leaf", "optional", "wrong"),
+    [(parse.number, float | None, "1"), (parse.integer, int | None, "1"),
+     (parse.boolean, bool | None, "yes"), (parse.string, str | None, 5),
+     (parse.strings, tuple[str, ...] | None, "x"), (parse.when, datetime | None, [1]),
+     (parse.link_id, str | None, ".."), (parse.id_from_url, str | None, "/")],
+)  # fmt: skip
+def test_null_is_none_only_where_the_type_allows_it(
+    leaf: Callable[..., Any], optional: Any, wrong: Any
+) -> None:
+    assert leaf(None, optional) is None
+    with pytest.raises(Invalid) as info:
+        leaf(None)
+    assert info.value.problems[0][1].endswith("got null")
+    with pytest.raises(Invalid):
+        leaf(wrong, optional)  # a wrong value is no null, whatever the type allows

@@ -489,6 +489,15 @@ def test_the_standard_decoder_reads_exactly_what_json_loads_reads(
     assert repr(got) == repr(expected)  # repr: NaN is never equal to itself
 
 
+@pytest.mark.parametrize(
+    ("body", "value"), [(b"12", 12), (b"-3.5", -3.5), (b"true", True), (b'"x"', "x"), (b"[]", [])]
+)
+def test_a_bare_json_value_decodes_whole(body: bytes, value: Any) -> None:
+    from ionq_backends._wire import response
+
+    assert response.decode_json(body) == value  # from its first character, never its second
+
+
 def test_run_loop_runs_a_coroutine_on_whichever_loop_is_there() -> None:
     from ionq_backends._signals import run_loop
 
