@@ -9,10 +9,11 @@ from collections.abc import Callable
 from . import _params
 from ._constants import DEFAULT_API_VERSION, DEFAULT_TIMEOUT
 from ._humanize import printable
+from ._urls import segment
 from ._wire import PROFILES
 
-__all__ = ["COMMAND_TIMEOUT", "REQUEST_TIMEOUT", "add_api_options", "integer", "non_negative",
-           "port", "positive"]  # fmt: skip
+__all__ = ["COMMAND_TIMEOUT", "REQUEST_TIMEOUT", "add_api_options", "backend_name", "integer",
+           "non_negative", "port", "positive"]  # fmt: skip
 
 # What `--timeout` bounds: a command of the CLI as a whole; each attempt of `serve`'s requests.
 COMMAND_TIMEOUT = "bounds the whole command, retries included"
@@ -65,3 +66,15 @@ def integer(low: int, high: int | None = None) -> Callable[[str], int]:
 
 
 port = integer(0, 65535)
+
+
+def backend_name(text: str) -> str:
+    """A name typed on the command line: one a path can carry (a fan-out of names from the API
+    would make it that name's error; typed by hand, it is a usage error)."""
+    try:
+        segment(text, "backend name")
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a backend name, got {printable(text)!r}"
+        ) from None
+    return text

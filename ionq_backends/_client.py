@@ -53,6 +53,8 @@ from ._wire.converter import structurer
 
 __all__ = ["IonQClient"]
 
+Plan = dict[str, tuple[Request | IonQError, bool]]  # name -> (its request or error, listed?)
+
 
 class IonQClient:
     """Async client for IonQ's backends and characterizations endpoints.
@@ -156,10 +158,8 @@ class IonQClient:
 
     @property
     def key_rejected(self) -> bool:
-        """True once the API answered 401 to this client's key on a public endpoint.
-
-        Public requests then go without the key, and `has_access` is unknown (`None`).
-        """
+        """True once the API answered 401 to this client's key on a public endpoint: public
+        requests then go without the key, and `has_access` is unknown (`None`)."""
         return self._caller.key_rejected
 
     async def list_backends(self) -> list[Backend]:
@@ -170,48 +170,41 @@ class IonQClient:
 
     async def get_backend(self, name: str) -> Backend:
         """One backend by name (v0.3 has no single-backend path: it is picked from the list)."""
-        name = _params.backend_name(name)
-        reply = await self._caller.reply(self._backend_request(name))
+        quoted = segment(_params.backend_name(name), "backend name")  # a bad one: ValueError
+        reply = await self._caller.reply(self._profile.backend(quoted, verbose=self._verbose))
         return self._pick(reply, name)
 
     async def get_backends(self, names: Iterable[str] | None = None) -> BackendsSnapshot:
-        """Fetch many backends concurrently; by default the whole fleet.
-
-        The whole fleet is every backend the API lists, united with every `BackendName`: one
-        list request, then a request each for the known names the list left out (so a retired
-        one shows as its error). If the list itself fails, each `BackendName` is asked for on
-        its own. Each backend's failure is its own: it lands in `snapshot.errors`, the others
-        still succeed. Names whose answers come from one request (v0.3's list) share it.
-        """
+        """Fetch many backends concurrently; by default the whole fleet: one list request, then
+        one each for the `BackendName`s it left out (a retired one shows as its error), or for
+        every `BackendName` if the list fails. Each name's failure is its own, in
+        `snapshot.errors`; names one request answers (v0.3's list) share it."""
         self._transport.check_open()
         if names is not None:
-            return await self._fan_out(
-                {n: (self._backend_request(n), False) for n in _params.backend_names(names)}
-            )
+            return await self._fan_out(self._asked(_params.backend_names(names)))
         listing = self._profile.list_backends(verbose=self._verbose)
         try:
             reply = await self._caller.reply(listing)
         except IonQError:
-            return await self._fan_out(
-                {n: (self._backend_request(n), False) for n in whole_fleet()}
-            )
-        plan = dict.fromkeys(self._profile.listed_names(reply.data), (listing, True))
-        for name in whole_fleet():
-            plan.setdefault(name, (self._backend_request(name), False))
+            return await self._fan_out(self._asked(whole_fleet()))
+        plan: Plan = dict.fromkeys(self._profile.listed_names(reply.data), (listing, True))
+        plan |= self._asked(n for n in whole_fleet() if n not in plan)
         return await self._fan_out(plan, {listing: reply})
 
     async def _fan_out(
-        self, plan: dict[str, tuple[Request, bool]], replies: dict[Request, Reply] | None = None
+        self, plan: Plan, replies: dict[Request, Reply] | None = None
     ) -> BackendsSnapshot:
-        """Each name's backend from its (request, found in a listing?) in `plan`; requests not
-        in `replies` yet are sent, each distinct one once, concurrently."""
+        """Each name's backend from its (request or error, found in a listing?) in `plan`;
+        requests not in `replies` yet are sent, each distinct one once, concurrently."""
         replies = dict(replies or {})
-        sent = [request for request, _listed in plan.values() if request not in replies]
+        sent = [r for r, _listed in plan.values() if isinstance(r, Request) and r not in replies]
         got, failed = await settle(sent, self._caller.reply)
         replies |= got
 
         def backend(name: str) -> Backend:
             request, listed = plan[name]
+            if isinstance(request, IonQError):
+                raise request
             if request in failed:
                 raise failed[request]
             return self._pick(replies[request], name, listed=listed)
@@ -325,8 +318,17 @@ class IonQClient:
 
     # Internals
 
-    def _backend_request(self, name: str) -> Request:
-        return self._profile.backend(segment(name, "backend name"), verbose=self._verbose)
+    def _asked(self, names: Iterable[str]) -> Plan:
+        """Each name's own request. A fan-out's names are data (often the API's own): one that
+        no path can carry is that name's error, never the whole call's."""
+        plan: Plan = {}
+        for name in names:
+            try:
+                quoted = segment(name, "backend name")
+                plan[name] = (self._profile.backend(quoted, verbose=self._verbose), False)
+            except ValueError as exc:
+                plan[name] = (IonQError(str(exc)), False)
+        return plan
 
     def _pick(self, reply: Reply, name: str, *, listed: bool = False) -> Backend:
         if not listed and self._profile.answers_with_the_backend:  # the usual poll: no search

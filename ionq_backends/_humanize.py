@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-__all__ = ["format_age", "format_duration", "printable"]
+__all__ = ["encodable", "format_age", "format_duration", "printable"]
 
 
 def format_duration(value: timedelta | None) -> str:
@@ -43,11 +43,25 @@ def format_age(moment: datetime | None, now: datetime) -> str:
     return f"in {text}" if ahead else f"{text} ago"
 
 
+# A lone surrogate (JSON's `"\ud800"` decodes to one) is a `str` no UTF-8 output can carry: a
+# terminal, a log, SQLite and /metrics would each raise on it.
+_SURROGATES = {c: f"\\u{c:04x}" for c in range(0xD800, 0xE000)}
 # C0 controls (ESC among them), DEL and C1 controls: a server-sent name, status or message that
-# carries them could move the cursor, retitle the window or clear the screen.
-_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+# carries them could move the cursor, retitle the window, clear the screen or forge a log line.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))} | _SURROGATES
 
 
 def printable(text: str) -> str:
-    """`text` with every control character shown as a `\\xNN` escape, for a terminal."""
+    """`text` with every control character shown as a `\\xNN` escape and every lone surrogate as
+    `\\udNNN`, for a terminal or a log line."""
     return text.translate(_CONTROLS)
+
+
+def encodable(text: str) -> str:
+    """`text` with every lone surrogate shown as `\\udNNN`: what UTF-8 can carry (SQLite,
+    /metrics). Anything else is kept as it is."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return text.translate(_SURROGATES)
+    return text

@@ -7,8 +7,9 @@ import os
 import re
 
 from ._constants import ENV_LOG, LOGGER_NAME
+from ._humanize import printable
 
-__all__ = ["RedactingFilter", "enable", "enable_from_env", "logger"]
+__all__ = ["RedactingFilter", "enable", "enable_from_env", "logger", "package_logger"]
 
 # `Authorization: apiKey abc`, `'Authorization': 'apiKey abc'`, or a bare `apiKey abc`.
 _SECRET = re.compile(
@@ -24,18 +25,27 @@ def _redact(text: str) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """Rewrite a record so no `Authorization` value or `apiKey` token survives in it."""
+    """Rewrite a record so no `Authorization` value or `apiKey` token survives in it, and no
+    text from a server forges a line: controls and lone surrogates are escaped (`printable`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = _redact(message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
+        cleaned = printable(_redact(message))
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
         return True
 
 
-logger = logging.getLogger(LOGGER_NAME)
-logger.addFilter(RedactingFilter())
+def package_logger(name: str) -> logging.Logger:
+    """The logger `name` with the redacting filter: a logger's filters do not apply to its
+    children's records, so each logger of the package carries its own."""
+    found = logging.getLogger(name)
+    if not any(isinstance(f, RedactingFilter) for f in found.filters):
+        found.addFilter(RedactingFilter())
+    return found
+
+
+logger = package_logger(LOGGER_NAME)
 
 
 def enable_from_env(value: str | None) -> logging.Handler | None:

@@ -13,7 +13,6 @@ from typing import Any
 import attrs
 
 from ._retry import RetryPolicy
-from ._urls import segment
 
 __all__ = ["api_key", "backend_name", "backend_names", "finite", "headers", "integer",
            "retry_policy"]  # fmt: skip
@@ -90,15 +89,19 @@ def _header_text(what: str, value: str) -> None:
 
 
 def backend_name(name: Any) -> str:
-    """A backend name as given; anything but a `str` is a caller's mistake."""
+    """A backend name as given; anything but a `str` is a caller's mistake. Whether it can be
+    a path segment is asked where its request is made (`_urls.segment`)."""
     if not isinstance(name, str):
         raise TypeError(f"a backend name must be a str, got {type(name).__name__}")
-    segment(name, "backend name")
     return str(name)
 
 
 def backend_names(names: Iterable[str]) -> list[str]:
-    """Backend names, each once, in the caller's order; one string alone is a mistake."""
+    """Backend names, each once, in the caller's order; one string alone is a mistake.
+
+    Only their type is checked: a fan-out's names often come from the API, and one that cannot
+    be a path segment is that name's error in the snapshot, never the whole call's.
+    """
     if isinstance(names, str):
         raise TypeError("names must be an iterable of names, not one string")
     return list(dict.fromkeys(backend_name(n) for n in names))

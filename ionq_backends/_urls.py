@@ -44,7 +44,10 @@ def segment(value: str, what: str = "path segment") -> str:
     value = str(value)
     if value in ("", ".", ".."):
         raise ValueError(f"invalid {what} {value!r}")
-    return quote(value, safe="")
+    try:
+        return quote(value, safe="")
+    except UnicodeEncodeError:  # a lone surrogate: no URL can carry it
+        raise ValueError(f"invalid {what} {value!r}: not encodable as UTF-8") from None
 
 
 def same_origin(a: URL, b: URL) -> bool:

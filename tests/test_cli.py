@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import pty
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from ionq_backends import _cli as cli
+from ionq_backends.emulator import Emulator
 
 from .conftest import CHILD_TIMEOUT, child, read_line
 
@@ -376,3 +378,30 @@ def test_timeout_help_says_what_it_bounds_for_each_command(
     assert meaning in help_text
     other = {"list": "each attempt of each request", "serve": "the whole command"}[argv[0]]
     assert other not in help_text
+
+
+async def test_strings_no_terminal_can_print_are_escaped_never_fatal(
+    ionq_emulator: Emulator,
+) -> None:
+    """A lone surrogate or a control character from the API: escaped in the table, the rows
+    kept. A name no path can carry, typed by hand, is a usage error."""
+    ionq_emulator.set_backend("qpu.aria-1", status="avail\ud800able")
+    ionq_emulator.set_backend("a\nb\x1b[2J", status="available")
+    ionq_emulator.set_backend("..", status="available")
+
+    async def cli(*args: str) -> tuple[int, str, str]:
+        proc = await asyncio.create_subprocess_exec(
+            str(SCRIPT), *args, "--base-url", ionq_emulator.base_url, env=ENV,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(proc.communicate(), CHILD_TIMEOUT)
+        assert proc.returncode is not None
+        return proc.returncode, out.decode(), err.decode()
+
+    code, out, err = await cli("list")
+    assert code == 0 and "Traceback" not in err
+    assert "avail\\ud800able" in out and "a\\x0ab\\x1b[2J" in out and "qpu.forte-1" in out
+    code, out, _ = await cli("list", "--json")
+    assert code == 0 and json.loads(out)[0]["status"] == "avail\ud800able"
+    code, out, err = await cli("get", "qpu.aria-1", "..")
+    assert code == 2 and "expected a backend name, got '..'" in err

@@ -15,6 +15,7 @@ from ionq_backends import (
     Backend,
     BackendsSnapshot,
     IonQClient,
+    IonQError,
     NotFoundError,
     RateLimitError,
     ResponseValidationError,
@@ -232,15 +233,26 @@ async def test_bad_200_bodies_are_validation_errors(
     assert info.value.errors[0].startswith(problem)
 
 
-@pytest.mark.parametrize("name", ["", ".", ".."])
-async def test_dot_segments_are_refused_before_any_request(
+@pytest.mark.parametrize("name", ["", ".", "..", "\ud800", "a\udfffb"])
+async def test_a_name_no_path_can_carry_is_refused_before_any_request(
     mocked: aioresponses, client: IonQClient, name: str
 ) -> None:
     with pytest.raises(ValueError, match="backend name"):
         await client.get_backend(name)
-    with pytest.raises(ValueError, match="backend name"):
-        await client.get_backends(["qpu.aria-1", name])
     assert mocked.requests == {}
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "\ud800", "a\udfffb"])
+async def test_in_a_fan_out_such_a_name_is_its_own_error(
+    mocked: aioresponses, client: IonQClient, name: str
+) -> None:
+    """A fan-out's names are data (often the API's own list): one bad name costs no other."""
+    mocked.get(f"{V4}/backends/qpu.aria-1", payload=wire("qpu.aria-1"))
+    snapshot = await client.get_backends(["qpu.aria-1", name])
+    assert list(snapshot) == ["qpu.aria-1"]
+    error = snapshot.errors[name]
+    assert isinstance(error, IonQError) and "invalid backend name" in str(error)
+    assert len(mocked.requests) == 1  # the bad name was never sent
 
 
 async def test_names_are_quoted_as_one_segment(mocked: aioresponses, client: IonQClient) -> None:

@@ -391,7 +391,8 @@ def test_redacting_filter_scrubs_a_bare_api_key_token(
         logging.getLogger("ionq_backends").warning(text)
     (record,) = caplog.records
     assert SECRET not in record.getMessage()
-    assert record.getMessage() == text.replace(SECRET, "[REDACTED]")
+    # (a tab is escaped too, as every control character in a log line is)
+    assert record.getMessage() == text.replace(SECRET, "[REDACTED]").replace("\t", "\\x09")
 
 
 def test_redacting_filter_scrubs_authorization(caplog: pytest.LogCaptureFixture) -> None:
@@ -403,6 +404,21 @@ def test_redacting_filter_scrubs_authorization(caplog: pytest.LogCaptureFixture)
     for record in caplog.records:
         assert SECRET not in record.getMessage()
         assert "[REDACTED]" in record.getMessage()
+
+
+@pytest.mark.parametrize("logger_name", ["ionq_backends", "ionq_backends.service"])
+def test_no_text_from_a_server_forges_a_log_line(
+    caplog: pytest.LogCaptureFixture, logger_name: str
+) -> None:
+    """Every logger of the package escapes what it is given: a newline, ESC, a lone surrogate."""
+    from ionq_backends._logging import package_logger
+
+    log = package_logger(logger_name)
+    with caplog.at_level(logging.DEBUG, logger="ionq_backends"):
+        log.warning("%s: %s", "qpu.x\n2026-12-02 ERROR forged", "\x1b[2J\ud800")
+    (record,) = caplog.records
+    assert record.getMessage() == "qpu.x\\x0a2026-12-02 ERROR forged: \\x1b[2J\\ud800"
+    assert package_logger(logger_name).filters == log.filters  # one filter, however often asked
 
 
 async def test_errors_never_carry_the_key(fake_sleep: Sleep) -> None:

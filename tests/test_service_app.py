@@ -383,3 +383,39 @@ def test_create_app_checks_its_arguments(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="http"):
         create_app(db_path=db, base_url="http://example.com")  # plain http only on loopback
     assert not db.exists()  # nothing opened before startup
+
+
+# What the API lists is data: names and strings no path, terminal, log or database can carry
+
+HOSTILE_NAMES = ["..", "", ".", "\ud800x", "a\nERROR forged\x1b[2J", "x" * 5000, "tab\there"]
+
+
+async def test_a_hostile_fleet_never_stops_a_round(
+    ionq_emulator: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    for name in HOSTILE_NAMES:
+        ionq_emulator.set_backend(name, status="available")
+    ionq_emulator.set_backend("qpu.aria-1", status="avail\udc00able", location="\ud83d")
+    app = make_app(ionq_emulator, tmp_path)
+    monitor = app[MONITOR]
+    with caplog.at_level("INFO", logger="ionq_backends"):
+        async with running(app) as url, aiohttp.ClientSession() as http:
+            await monitor.wait_rounds(3)
+            status, health = await get_json(http, url + "healthz")
+            assert (status, health["status"]) == (200, "ok")
+            status, fleet = await get_json(http, url + "api/fleet")
+            rows = {row["name"]: row for row in fleet["backends"]}
+            assert status == 200 and set(HOSTILE_NAMES) <= set(rows)
+            assert rows["qpu.forte-1"]["status"] == "available"  # the rest of the fleet is read
+            async with http.get(url + "metrics") as response:
+                assert response.status == 200
+                families = {f.name for f in text_string_to_metric_families(await response.text())}
+            assert "ionq_backend_up" in families
+            status, history = await get_json(http, url + "api/history?backend=qpu.aria-1")
+            assert status == 200 and history["series"]["qpu.aria-1"]["t"]  # the round was written
+    # Each name that no request can carry is its own error, every round.
+    for name in ("..", "", ".", "\ud800x"):
+        assert "invalid backend name" in str(monitor.state.views[name].error)
+    lines = [record.getMessage() for record in caplog.records]
+    assert lines and all("\n" not in line and "\x1b" not in line for line in lines)
+    assert all(line.encode() for line in lines)  # no lone surrogate left in a log line

@@ -234,3 +234,29 @@ def test_kill_9_mid_write_loses_at_most_the_last_round(tmp_path: Path) -> None:
         assert counts["events"] >= 9  # the first round's "seen" events
     finally:
         db.close()
+
+
+def test_a_name_utf8_cannot_carry_is_stored_and_found_escaped(tmp_path: Path) -> None:
+    db = HistoryDB(tmp_path / "h.sqlite3")
+    try:
+        db.record([sample("qpu.\ud800", NOW)], [event("qpu.\ud800", NOW)])
+        (row,) = db.series("qpu.\ud800", NOW - 60, NOW + 60, 60)
+        assert row.backend == "qpu.\\ud800"
+        (found,) = db.events("qpu.\ud800", NOW - 60, NOW + 60, 10)
+        assert found[1] == "qpu.\\ud800"
+    finally:
+        db.close()
+
+
+def test_a_full_disk_is_named_not_hidden_by_a_failed_rollback(tmp_path: Path) -> None:
+    db = HistoryDB(tmp_path / "h.sqlite3")
+    try:
+        pages = db._conn.execute("PRAGMA page_count").fetchone()[0]
+        db._conn.execute(f"PRAGMA max_page_count = {pages + 1}")  # as a disk that is full
+        rows = [sample(f"qpu.{i:04d}-{'x' * 200}", NOW) for i in range(500)]
+        with pytest.raises(sqlite3.OperationalError, match="full"):
+            db.record(rows, [])
+        assert not db._conn.in_transaction
+        assert db.series(None, NOW - 60, NOW + 60, 60) == []  # nothing half-written
+    finally:
+        db.close()

@@ -60,14 +60,15 @@ def parser() -> argparse.ArgumentParser:
     listing = command("list", "the whole fleet, one request", [*both, verbose])
     fleet.add_list_options(listing)
     get = command("get", "named backends, fetched concurrently", [*both, verbose])
-    get.add_argument("names", nargs="+", metavar="NAME", help="backend names")
+    get.add_argument("names", nargs="+", type=args.backend_name, metavar="NAME",
+                     help="backend names")  # fmt: skip
     watch = command("watch", "one line per change, until Ctrl-C", [*both, verbose])
-    watch.add_argument("names", nargs="*", metavar="NAME",
+    watch.add_argument("names", nargs="*", type=args.backend_name, metavar="NAME",
                        help="backends to watch (default: the whole fleet)")  # fmt: skip
     watch.add_argument("--interval", type=args.positive, default=DEFAULT_WATCH_INTERVAL,
                        metavar="SECONDS", help="start to start, jittered ±10%%")  # fmt: skip
     chars = command("characterizations", "recent characterizations: age, error rates", both)
-    chars.add_argument("name", metavar="NAME", help="backend name")
+    chars.add_argument("name", type=args.backend_name, metavar="NAME", help="backend name")
     chars.add_argument("--limit", type=args.integer(1), default=MAX_PAGE_SIZE, metavar="N",
                        help="how many, newest first")  # fmt: skip
     fleet.add_best_parser(sub, both)

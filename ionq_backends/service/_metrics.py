@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from .._humanize import encodable
 from .._json import to_json
 from .._models import BackendsSnapshot
 from ._constants import ROUND_BUCKETS
@@ -66,7 +67,7 @@ def fleet_samples(state: FleetState, now: datetime) -> list[Sample]:
     """Every gauge value the state supports now; a value the API left out is left out too."""
     out: list[Sample] = []
     for view in state.views.values():
-        name = view.name
+        name = encodable(view.name)  # a label must be UTF-8; a name from the API need not be
         b = view.backend
         labels = {"backend": name}
         if b is not None:
@@ -79,7 +80,7 @@ def fleet_samples(state: FleetState, now: datetime) -> list[Sample]:
             degraded = b.is_degraded or b.degraded  # the status counts, as in select()
             if degraded is not None:
                 out.append(Sample("ionq_backend_degraded", labels, float(degraded)))
-            info = {"backend": name, "status": str(to_json(b.status)),
+            info = {"backend": name, "status": encodable(str(to_json(b.status))),
                     "api_version": b.api_version}  # fmt: skip
             out.append(Sample("ionq_backend", info, 1.0))
         if view.seen_at is not None:
@@ -163,4 +164,4 @@ class Metrics:
     def observe_round(self, snapshot: BackendsSnapshot, duration: float) -> None:
         self.round_duration.observe(duration)
         for name, error in snapshot.errors.items():
-            self.poll_errors.labels(backend=name, error=type(error).__name__).inc()
+            self.poll_errors.labels(backend=encodable(name), error=type(error).__name__).inc()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from .._call import settle
 from .._client import IonQClient
 from .._errors import IonQError
 from .._humanize import printable
+from .._logging import package_logger
 from .._models import Characterization, PollRound, whole_fleet
 from ._constants import DISCOVER_EVERY, DISCOVER_RETRY_INTERVALS, LOGGER_NAME, PRUNE_EVERY
 from ._history import event_rows, sample_rows
@@ -29,7 +29,7 @@ from ._store import History
 
 __all__ = ["Monitor"]
 
-logger = logging.getLogger(LOGGER_NAME)
+logger = package_logger(LOGGER_NAME)
 
 
 def _now() -> datetime:

@@ -8,7 +8,6 @@ run beside writes, as WAL allows), so neither a slow disk nor a long query block
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sqlite3
 import time
@@ -18,13 +17,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
+from .._humanize import encodable
+from .._logging import package_logger
 from ._constants import LOGGER_NAME, MAX_PENDING_WRITES
 from ._history import EventRow, SampleRow, SeriesRow
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "History", "HistoryDB", "HistoryError", "migrate"]
 
 T = TypeVar("T")
-logger = logging.getLogger(LOGGER_NAME)
+logger = package_logger(LOGGER_NAME)
 
 # PRAGMA application_id marks the file as ours ("IonQ"), so a wrong --db path is refused
 # instead of written into.
@@ -171,18 +172,16 @@ class HistoryDB:
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.executemany(
-                _UPSERT,
-                [(s.backend, s.bucket, s.ok, s.up, s.queue, s.queue, s.queue) for s in samples],
-            )
+            conn.executemany(_UPSERT, [(encodable(s.backend), s.bucket, s.ok, s.up, s.queue,
+                                        s.queue, s.queue) for s in samples])  # fmt: skip
             conn.executemany(
                 "INSERT INTO events (ts, backend, kind, status, fields, detail)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                events,
+                [_text_encodable(event) for event in events],
             )
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             raise
 
     def prune(self, before: float) -> int:
@@ -194,7 +193,7 @@ class HistoryDB:
             gone += conn.execute("DELETE FROM events WHERE ts < ?", (before,)).rowcount
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             raise
         return int(gone)
 
@@ -202,7 +201,7 @@ class HistoryDB:
         """Buckets in [since, until) summed by `step` seconds, per backend."""
         start = int(since) - int(since) % step
         rows = self._conn.execute(
-            _SERIES, {"step": step, "since": start, "until": until, "backend": backend}
+            _SERIES, {"step": step, "since": start, "until": until, "backend": _key(backend)}
         )
         return [SeriesRow(*row) for row in rows]
 
@@ -210,7 +209,7 @@ class HistoryDB:
         self, backend: str | None, since: float, until: float, limit: int
     ) -> list[tuple[Any, ...]]:
         """The newest `limit` events in [since, until), oldest first."""
-        params = {"since": since, "until": until, "backend": backend, "limit": limit}
+        params = {"since": since, "until": until, "backend": _key(backend), "limit": limit}
         return list(self._conn.execute(_EVENTS, params))
 
     def counts(self) -> dict[str, int]:
@@ -318,3 +317,22 @@ class History:
             pool.shutdown(wait=True)  # idle by now: returns at once
         self._reader = self._writer = None
         self._reader_pool = self._writer_pool = None
+
+
+# Text in, as SQLite can store it: a name or status from the API may hold a lone surrogate, which
+# UTF-8 cannot carry. It is stored, and looked up, escaped (`encodable`).
+
+
+def _text_encodable(row: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(encodable(v) if isinstance(v, str) else v for v in row)
+
+
+def _key(backend: str | None) -> str | None:
+    return None if backend is None else encodable(backend)
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Undo the open transaction, if SQLite has not already: a failed ROLLBACK ("no transaction
+    is active") must not hide the error that caused it (a full disk ends the transaction)."""
+    if conn.in_transaction:
+        conn.rollback()

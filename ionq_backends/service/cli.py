@@ -62,6 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, common: bool = True) -> No
     parser.add_argument(
         "names",
         nargs="*",
+        type=_argtypes.backend_name,
         metavar="NAME",
         help="backends to watch (default: every backend the API lists, plus the known names)",
     )
