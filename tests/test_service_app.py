@@ -419,3 +419,33 @@ async def test_a_hostile_fleet_never_stops_a_round(
     lines = [record.getMessage() for record in caplog.records]
     assert lines and all("\n" not in line and "\x1b" not in line for line in lines)
     assert all(line.encode() for line in lines)  # no lone surrogate left in a log line
+
+
+# DNS rebinding: only the Host names the monitor serves
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [("localhost", 200), ("127.0.0.1:9", 200), ("[::1]:8080", 200), ("app.localhost", 200),
+     ("monitor.example.com", 200), ("MONITOR.example.com.", 200),
+     ("evil.example", 421), ("127.0.0.1.evil.example", 421), ("", 421), ("bad host", 421)],
+)  # fmt: skip
+async def test_only_the_hosts_it_serves_are_answered(
+    ionq_emulator: Emulator, tmp_path: Path, host: str, status: int
+) -> None:
+    app = make_app(ionq_emulator, tmp_path, allowed_hosts=["monitor.example.com"])
+    async with running(app) as url, aiohttp.ClientSession() as http:
+        for path in ("api/fleet", "metrics", "", "healthz"):
+            async with http.get(url + path, headers={"Host": host}) as response:
+                assert response.status in ((200, 503) if status == 200 else (421,)), path
+                if status == 421:
+                    body = await response.json()
+                    assert body["error"] == "misdirected" and "--allowed-host" in body["message"]
+
+
+def test_the_address_a_request_came_in_on_is_served() -> None:
+    from ionq_backends.service._hosts import served
+
+    assert served("192.0.2.7:8080", "192.0.2.7", frozenset())  # --host 0.0.0.0, reached by IP
+    assert not served("192.0.2.8:8080", "192.0.2.7", frozenset())
+    assert served("[2001:db8::1]:80", "2001:db8::1", frozenset())

@@ -6,6 +6,7 @@ IONQ_SCREENSHOT=1 it saves docs/serve.png.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,8 @@ SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "serve.png"
 # Two hostile names: one would raise an alert, the other would set a flag, if ever run as HTML.
 ALERT_NAME = "<img src=x onerror=alert(1)>"
 FLAG_NAME = '<img src=x onerror="window.__pwned=1">'
+# Names a plain object already has: looked up in one, they break every plot.
+PROTOTYPE_NAMES = ("__proto__", "constructor", "toString")
 # Seeded history: the emulator's QPUs around their emulated queue times (seconds).
 QUEUES = {
     "qpu.aria-1": 1181.0,
@@ -99,9 +102,20 @@ def test_live_page_updates_draws_and_escapes(browser: Any, tmp_path: Path) -> No
     seed_history(db, QUEUES)
 
     def hostile(emulator: Emulator) -> None:
-        for name in (ALERT_NAME, FLAG_NAME):
+        for name in (ALERT_NAME, FLAG_NAME, *PROTOTYPE_NAMES):
             emulator.set_backend(name, qubits=2, average_queue_time=5000)
 
+    # New backends have no history yet: the page gets series without the prototype names.
+    names = json.dumps(PROTOTYPE_NAMES)
+    browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": f"""
+        const realFetch = window.fetch;
+        window.fetch = async (...args) => {{
+          const response = await realFetch(...args);
+          if (!String(args[0]).includes("api/history")) return response;
+          const data = await response.json();
+          for (const name of {names}) delete data.series[name];
+          return new Response(JSON.stringify(data), {{status: response.status}});
+        }};"""})  # fmt: skip
     with ServerThread(db, hostile, interval=0.1) as server:
         expected = set(server.call(lambda: list(server.emulator.fleet)))
         browser.get(server.url)
@@ -130,6 +144,12 @@ def test_live_page_updates_draws_and_escapes(browser: Any, tmp_path: Path) -> No
         WebDriverWait(browser, 10, 0.05).until(lambda d: d.execute_script(drawn) >= len(QUEUES))
         bars = browser.execute_script("return document.querySelectorAll('svg rect.up').length;")
         assert bars > 0
+        # One card per backend, `__proto__` and `toString` included, each a plot or "no history".
+        cards = browser.execute_script(
+            "return Array.from(document.querySelectorAll('#plots .card')).map(c =>"
+            " [c.querySelector('h3').textContent, !!c.querySelector('svg, p.empty')]);"
+        )
+        assert {name for name, _ in cards} >= expected and all(ok for _, ok in cards)
 
         # Hostile names are text, nothing of them ran.
         for name in (ALERT_NAME, FLAG_NAME):

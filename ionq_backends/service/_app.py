@@ -34,6 +34,7 @@ from ._constants import (
 )
 from ._durations import parse_duration, parse_instant
 from ._history import choose_step, event_json, series_json
+from ._hosts import host_check
 from ._monitor import Monitor
 from ._sse import stream
 
@@ -100,6 +101,7 @@ def create_app(
     jitter: float = DEFAULT_WATCH_JITTER,
     sample_seconds: int = SAMPLE_SECONDS,
     unhealthy_after: int = UNHEALTHY_FAILED_ROUNDS,
+    allowed_hosts: Iterable[str] = (),
 ) -> web.Application:
     """The fleet monitor as an aiohttp.web application, to run or to mount with `add_subapp`.
 
@@ -107,7 +109,8 @@ def create_app(
     built from `api_key`, `base_url`, `api_version` and `timeout`) and one fleet-wide polling
     loop every `interval` seconds over `names` (default: every backend the API lists plus every
     `BackendName`), with history in the SQLite file `db_path`, pruned after `retention`
-    (seconds, or a duration such as `"30d"`).
+    (seconds, or a duration such as `"30d"`). It answers only requests for loopback names, the
+    address they came in on, and `allowed_hosts` (a 421 otherwise: see `_hosts`).
     """
     keep, chosen = _checked(interval, jitter, sample_seconds, unhealthy_after, retention, names)
     if client_factory is None:
@@ -127,7 +130,9 @@ def create_app(
         retention=keep,
         sample_seconds=sample_seconds,
     )
-    app = web.Application()
+    if isinstance(allowed_hosts, str):
+        raise TypeError("allowed_hosts must be an iterable of host names, not one string")
+    app = web.Application(middlewares=[host_check(allowed_hosts)])
     app[MONITOR] = monitor
     app[_SETTINGS] = _Settings(_assets(), STALLED_INTERVALS * interval + timeout, unhealthy_after)
     app.cleanup_ctx.append(_lifetime)

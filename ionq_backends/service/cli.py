@@ -78,6 +78,14 @@ def add_arguments(parser: argparse.ArgumentParser, *, common: bool = True) -> No
         help="address to listen on (default: %(default)s; the page has no authentication)",
     )
     parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a Host name to answer besides loopback names and the listening address, such as "
+        "a reverse proxy's public name (repeatable; anything else gets a 421)",
+    )
+    parser.add_argument(
         "--port",
         type=_argtypes.port,
         default=LOCAL_PORT,
@@ -169,6 +177,7 @@ async def _serve(args: argparse.Namespace, create_app: Any, retention: float) ->
                 interval=args.interval,
                 names=args.names or None,
                 retention=retention,
+                allowed_hosts=args.allowed_host,
             )
         except ValueError as exc:
             raise _Usage(str(exc)) from None

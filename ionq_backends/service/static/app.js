@@ -248,11 +248,13 @@
   }
 
   function renderHistory(data) {
+    // A Map, never a plain object: a backend may be named `__proto__`, `constructor`, `toString`.
+    const series = new Map(Object.entries(data.series));
     const names = fleet ? fleet.backends.map((b) => b.name) : [];
-    for (const name of Object.keys(data.series)) if (!names.includes(name)) names.push(name);
+    for (const name of series.keys()) if (!names.includes(name)) names.push(name);
     for (const name of names) {
       const card = cardFor(name);
-      const columns = data.series[name];
+      const columns = series.get(name);
       card.body.replaceChildren();
       if (!columns || !columns.t.length) {
         card.body.appendChild(el("p", "empty", "no history in this range yet"));
