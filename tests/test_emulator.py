@@ -8,6 +8,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from ionq_backends import IonQClient, Timing
 from ionq_backends.emulator import OMIT, Emulator
 
 
@@ -287,3 +288,24 @@ async def test_clear_faults_drops_every_queued_fault(
     ionq_emulator.clear_faults()
     status, _ = await get(http, ionq_emulator, "/v0.4/backends")
     assert status == 200
+
+
+async def test_the_emulator_sends_what_live_captures_show(ionq_emulator: Emulator) -> None:
+    """tempo-1 has 100 qubits; its 1q statistic has no `stderr` key; a retired machine's old
+    characterizations are `fidelity: {}` and `timing: {}`, which the client reads as empty."""
+    async with aiohttp.ClientSession() as http:
+        base = f"{ionq_emulator.base_url}/v0.4/backends"
+        async with http.get(f"{base}/qpu.tempo-1") as response:
+            assert (await response.json())["qubits"] == 100
+        async with http.get(f"{base}/qpu.tempo-1/characterizations?limit=1") as response:
+            (tempo,) = (await response.json())["characterizations"]
+        async with http.get(f"{base}/qpu.harmony/characterizations?limit=1") as response:
+            (harmony,) = (await response.json())["characterizations"]
+    assert tempo["fidelity"]["1q"].keys() == {"median"}
+    assert "stderr" in tempo["fidelity"]["2q"]
+    assert harmony["fidelity"] == {} and harmony["timing"] == {}
+    async with IonQClient(base_url=ionq_emulator.base_url) as client:
+        read = await client.latest_characterization("qpu.harmony")
+        tempo_read = await client.latest_characterization("qpu.tempo-1")
+    assert read is not None and read.fidelity == {} and read.timing == Timing()
+    assert tempo_read is not None and tempo_read.fidelity["1q"].stderr is None

@@ -47,7 +47,7 @@ def test_characterization_report_both_versions() -> None:
         assert result.returncode == 0, result.stderr
         rows = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines()[1:]}
         assert rows["qpu.aria-1"] == ["0.9998", "0.9861", "0.9937", "100", "1", "300"]
-        assert rows["qpu.tempo-1"][-1] == "2016"
+        assert rows["qpu.tempo-1"][-1] == "4950"  # 100 qubits, all to all
 
 
 def test_poll_status_prints_changes_as_they_happen() -> None:

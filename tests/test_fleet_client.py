@@ -215,7 +215,7 @@ async def test_readme_router_and_its_test(ionq_emulator: Emulator) -> None:
     exec(readme_blocks("## Choosing a backend")[0], namespace)
     async with IonQClient(base_url=ionq_emulator.base_url) as client:
         assert await namespace["pick_backend"](client) == "qpu.forte-enterprise-1"
-        assert await namespace["pick_backend"](client, qubits=40) == "qpu.tempo-1"  # 64 qubits
-        assert await namespace["pick_backend"](client, qubits=65) is None
+        assert await namespace["pick_backend"](client, qubits=40) == "qpu.tempo-1"  # 100 qubits
+        assert await namespace["pick_backend"](client, qubits=101) is None
         circuit = CircuitShape(qubits=30, one_qubit_gates=400, two_qubit_gates=200)
         assert await namespace["route"](client, circuit) == "qpu.tempo-1"  # the best 2q fidelity

@@ -67,7 +67,7 @@ async def test_get_backends_default_and_named(client: IonQClient, ionq_emulator:
     assert "qpu.aria-2" not in without and isinstance(without.errors["qpu.aria-2"], NotFoundError)
     ionq_emulator.set_backend("qpu.drifted", status="being-upgraded", qubits=12, surprise={"a": 1})
     named = await client.get_backends(["qpu.tempo-1", "qpu.drifted", "qpu.gone"])
-    assert named["qpu.tempo-1"].qubits == 64
+    assert named["qpu.tempo-1"].qubits == 100
     assert named["qpu.drifted"].status == "being-upgraded"
     assert named["qpu.drifted"].extra["surprise"] == {"a": 1}
     assert isinstance(named.errors["qpu.gone"], NotFoundError)

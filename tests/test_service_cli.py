@@ -94,6 +94,26 @@ def test_a_foreign_db_file_or_a_busy_port_exit_1(
     assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
 
 
+def test_a_malformed_history_file_is_one_line_and_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ionq_backends.service._history import SampleRow
+    from ionq_backends.service._store import HistoryDB
+
+    path = tmp_path / "h.sqlite3"
+    db = HistoryDB(path)
+    db.record([SampleRow(f"qpu.{i}", 60 * i, 1, 1, 1.0) for i in range(2000)], [])
+    db._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    data = bytearray(path.read_bytes())
+    data[4096 * 2 : 4096 * 6] = b"\xff" * (4096 * 4)
+    path.write_bytes(bytes(data))
+    assert main(["--emulator", "--db", str(path), "--port", "0"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"history: {path}: " in err and "malformed" in err
+
+
 @pytest.mark.parametrize(
     ("entry", "sig"),
     [(["ionq_backends.service"], signal.SIGTERM), (["ionq_backends", "serve"], signal.SIGINT)],

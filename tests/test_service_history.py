@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sqlite3
@@ -158,8 +159,11 @@ def test_a_file_that_is_not_our_history_is_refused_untouched(tmp_path: Path) -> 
     conn.execute("CREATE TABLE accounts (id INTEGER)")
     conn.commit()
     conn.close()
+    before = other.read_bytes()
     with pytest.raises(HistoryError, match="not an ionq-backends history"):
         HistoryDB(other)
+    assert other.read_bytes() == before  # byte for byte: not even switched to WAL
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.sqlite3"]  # no -wal, no -shm
     text = tmp_path / "notes.txt"
     text.write_text("not a database, but somebody's notes\n" * 100)
     with pytest.raises(HistoryError, match=r"notes\.txt"):
@@ -254,9 +258,64 @@ def test_a_full_disk_is_named_not_hidden_by_a_failed_rollback(tmp_path: Path) ->
         pages = db._conn.execute("PRAGMA page_count").fetchone()[0]
         db._conn.execute(f"PRAGMA max_page_count = {pages + 1}")  # as a disk that is full
         rows = [sample(f"qpu.{i:04d}-{'x' * 200}", NOW) for i in range(500)]
-        with pytest.raises(sqlite3.OperationalError, match="full"):
+        with pytest.raises(HistoryError, match=r"h\.sqlite3: database or disk is full$"):
             db.record(rows, [])
         assert not db._conn.in_transaction
         assert db.series(None, NOW - 60, NOW + 60, 60) == []  # nothing half-written
+    finally:
+        db.close()
+
+
+def test_a_malformed_file_is_one_line_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    db = HistoryDB(path)
+    db.record([sample(f"qpu.{i}", NOW) for i in range(2000)], [])
+    db._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    data = bytearray(path.read_bytes())
+    data[4096 * 2 : 4096 * 6] = b"\xff" * (4096 * 4)  # pages of the tables, overwritten
+    path.write_bytes(bytes(data))
+    with pytest.raises(HistoryError, match=r"^.*h\.sqlite3: .*malformed") as caught:
+        HistoryDB(path).prune(NOW)  # the start-up prune, which raised a raw DatabaseError
+    assert "\n" not in str(caught.value)
+
+
+def test_a_lock_held_elsewhere_is_said_at_once_then_waited_for(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "h.sqlite3"
+    HistoryDB(path).close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process's write lock
+    said = threading.Event()
+
+    class Tell(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "is locked by another process; waiting up to 30 s" in record.getMessage():
+                said.set()
+
+    def write() -> None:  # a HistoryDB belongs to the thread that made it
+        db = HistoryDB(path)
+        try:
+            db.record([sample("qpu.a", NOW)], [])
+        finally:
+            db.close()
+
+    tell = Tell()
+    logging.getLogger("ionq_backends.service").addHandler(tell)
+    try:
+        writer = threading.Thread(target=write)
+        writer.start()
+        assert said.wait(10)  # at once, while the lock is still held
+        assert writer.is_alive()  # and it waits
+        holder.execute("COMMIT")
+        writer.join(10)
+        assert not writer.is_alive()
+    finally:
+        logging.getLogger("ionq_backends.service").removeHandler(tell)
+        holder.close()
+    db = HistoryDB(path, readonly=True)
+    try:
+        assert [row.backend for row in db.series(None, NOW - 60, NOW + 60, 60)] == ["qpu.a"]
     finally:
         db.close()

@@ -58,7 +58,8 @@ class Rendering(abc.ABC):
             "qubits": item["qubits"],
             "connectivity": item["connectivity"],
             "fidelity": {
-                key: {self.statistic: value, "stderr": stderr}
+                # OMIT leaves `stderr` out, as live captures do.
+                key: {self.statistic: value} | ({} if stderr is OMIT else {"stderr": stderr})
                 for key, (value, stderr) in item["fidelity"].items()
             },
             "timing": item["timing"],

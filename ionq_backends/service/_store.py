@@ -21,6 +21,7 @@ from .._humanize import encodable
 from .._logging import package_logger
 from ._constants import LOGGER_NAME, MAX_PENDING_WRITES
 from ._history import EventRow, SampleRow, SeriesRow
+from ._sqlite import HistoryError, begin, connect, key, locked, named, rollback, text_row
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "History", "HistoryDB", "HistoryError", "migrate"]
 
@@ -94,14 +95,11 @@ SELECT ts, backend, kind, status, fields, detail FROM (
 """
 
 
-class HistoryError(Exception):
-    """The history database cannot be used (wrong file, newer schema, unreadable)."""
-
-
-def migrate(conn: sqlite3.Connection, migrations: Sequence[Sequence[str]] = MIGRATIONS) -> int:
-    """Bring the schema to `len(migrations)`, one transaction per step; return the version."""
-    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
+def identify(conn: sqlite3.Connection, migrations: Sequence[Sequence[str]] = MIGRATIONS) -> int:
+    """The schema version of an ionq-backends history (0 for an empty file), or `HistoryError`.
+    It only reads: a file that is not ours is left as it was, byte for byte."""
+    app_id = locked(conn, "PRAGMA application_id").fetchone()[0]
+    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
     if app_id not in (0, APPLICATION_ID) or (app_id == 0 and version != 0):
         raise HistoryError("not an ionq-backends history database (application_id differs)")
     if version == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
@@ -111,8 +109,13 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Sequence[str]] = MIGR
             f"history schema {version} is newer than this ionq-backends knows "
             f"({len(migrations)}); upgrade ionq-backends or use another --db"
         )
-    for target in range(version + 1, len(migrations) + 1):
-        conn.execute("BEGIN IMMEDIATE")
+    return version
+
+
+def migrate(conn: sqlite3.Connection, migrations: Sequence[Sequence[str]] = MIGRATIONS) -> int:
+    """Bring the schema to `len(migrations)`, one transaction per step; return the version."""
+    for target in range(identify(conn, migrations) + 1, len(migrations) + 1):
+        begin(conn)
         try:
             for statement in migrations[target - 1]:
                 conn.execute(statement)
@@ -121,20 +124,9 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Sequence[str]] = MIGR
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            rollback(conn)
             raise
     return len(migrations)
-
-
-def _connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
-    # Autocommit mode: every transaction here is explicit (BEGIN IMMEDIATE ... COMMIT).
-    conn = sqlite3.connect(os.fspath(path), isolation_level=None, timeout=30.0)
-    try:
-        conn.execute("PRAGMA busy_timeout = 30000")
-    except sqlite3.DatabaseError:
-        conn.close()
-        raise
-    return conn
 
 
 class HistoryDB:
@@ -143,14 +135,15 @@ class HistoryDB:
     def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False) -> None:
         self.path = Path(path)
         try:
-            self._conn = _connect(self.path)
+            self._conn = connect(self.path)
             try:
                 if readonly:
                     self._conn.execute("PRAGMA query_only = ON")
                 else:
+                    identify(self._conn)  # before anything writes: a file not ours stays as it is
                     # WAL: readers never block the writer. synchronous=NORMAL: a commit survives
                     # the process dying (kill -9); on power loss the last commits may roll back.
-                    mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                    mode = locked(self._conn, "PRAGMA journal_mode = WAL").fetchone()[0]
                     if mode.lower() != "wal":
                         raise HistoryError(f"{self.path}: SQLite refused WAL mode ({mode})")
                     self._conn.execute("PRAGMA synchronous = NORMAL")
@@ -169,39 +162,46 @@ class HistoryDB:
 
     def record(self, samples: Sequence[SampleRow], events: Sequence[EventRow]) -> None:
         """One round, in one transaction: its samples and its change events."""
+        with named(self.path):
+            self._record(samples, events)
+
+    def _record(self, samples: Sequence[SampleRow], events: Sequence[EventRow]) -> None:
         conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
+        begin(conn)
         try:
             conn.executemany(_UPSERT, [(encodable(s.backend), s.bucket, s.ok, s.up, s.queue,
                                         s.queue, s.queue) for s in samples])  # fmt: skip
             conn.executemany(
                 "INSERT INTO events (ts, backend, kind, status, fields, detail)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                [_text_encodable(event) for event in events],
+                [text_row(event) for event in events],
             )
             conn.execute("COMMIT")
         except BaseException:
-            _rollback(conn)
+            rollback(conn)
             raise
 
     def prune(self, before: float) -> int:
         """Delete samples and events older than `before` (Unix seconds); return the rows gone."""
         conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            gone = conn.execute("DELETE FROM samples WHERE bucket < ?", (before,)).rowcount
-            gone += conn.execute("DELETE FROM events WHERE ts < ?", (before,)).rowcount
-            conn.execute("COMMIT")
-        except BaseException:
-            _rollback(conn)
-            raise
+        with named(self.path):
+            begin(conn)
+            try:
+                gone = conn.execute("DELETE FROM samples WHERE bucket < ?", (before,)).rowcount
+                gone += conn.execute("DELETE FROM events WHERE ts < ?", (before,)).rowcount
+                conn.execute("COMMIT")
+            except BaseException:
+                rollback(conn)
+                raise
         return int(gone)
 
     def series(self, backend: str | None, since: float, until: float, step: int) -> list[SeriesRow]:
         """Buckets in [since, until) summed by `step` seconds, per backend."""
         start = int(since) - int(since) % step
-        rows = self._conn.execute(
-            _SERIES, {"step": step, "since": start, "until": until, "backend": _key(backend)}
+        rows = locked(
+            self._conn,
+            _SERIES,
+            {"step": step, "since": start, "until": until, "backend": key(backend)},
         )
         return [SeriesRow(*row) for row in rows]
 
@@ -209,8 +209,8 @@ class HistoryDB:
         self, backend: str | None, since: float, until: float, limit: int
     ) -> list[tuple[Any, ...]]:
         """The newest `limit` events in [since, until), oldest first."""
-        params = {"since": since, "until": until, "backend": _key(backend), "limit": limit}
-        return list(self._conn.execute(_EVENTS, params))
+        params = {"since": since, "until": until, "backend": key(backend), "limit": limit}
+        return list(locked(self._conn, _EVENTS, params))
 
     def counts(self) -> dict[str, int]:
         """Rows and recorded polls, for tests and operators."""
@@ -278,7 +278,7 @@ class History:
             return
         exc = future.exception()
         if exc is not None:
-            self._on_write_error(type(exc).__name__)
+            self._on_write_error(type(exc.__cause__ or exc).__name__)
             logger.error("history: a round was not written: %s", exc)
 
     async def flush(self) -> None:
@@ -317,22 +317,3 @@ class History:
             pool.shutdown(wait=True)  # idle by now: returns at once
         self._reader = self._writer = None
         self._reader_pool = self._writer_pool = None
-
-
-# Text in, as SQLite can store it: a name or status from the API may hold a lone surrogate, which
-# UTF-8 cannot carry. It is stored, and looked up, escaped (`encodable`).
-
-
-def _text_encodable(row: Sequence[Any]) -> tuple[Any, ...]:
-    return tuple(encodable(v) if isinstance(v, str) else v for v in row)
-
-
-def _key(backend: str | None) -> str | None:
-    return None if backend is None else encodable(backend)
-
-
-def _rollback(conn: sqlite3.Connection) -> None:
-    """Undo the open transaction, if SQLite has not already: a failed ROLLBACK ("no transaction
-    is active") must not hide the error that caused it (a full disk ends the transaction)."""
-    if conn.in_transaction:
-        conn.rollback()
