@@ -174,7 +174,24 @@ class Caller:
     ) -> IonQError:
         error = as_ionq_error(exc, timeout=self.transport.timeout.total, parsing=parsing)
         placed = error.with_context(method="GET", path=path, request_id=request_id)
+        _forget_frames(exc)
         return self.transport.scrubber.error(placed)
+
+
+def _forget_frames(exc: BaseException) -> None:
+    """Drop the frames of `exc` and of every error chained to it, keeping types and messages:
+    below the call loop they hold the request's headers, the key among them, and error
+    reporters (Sentry, by default) read every frame's locals. The error raised in their place
+    gets its frames from the call loop up."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        error = stack.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        error.__traceback__ = None
+        stack += [error.__cause__, error.__context__]
 
 
 def as_ionq_error(

@@ -82,6 +82,8 @@ class IonQClient:
         default_headers: Mapping[str, str] | None = None,
         user_agent: str | None = None,
     ) -> None:
+        sealed = _params.SealedKey(api_key if api_key is not None else os.environ.get(ENV_API_KEY))
+        del api_key  # from here on, no frame of a failing constructor holds the key as a str
         self._profile = profile_for(api_version)
         self.api_version = self._profile.version
         if verbose_status and not self._profile.verbose_status:
@@ -95,15 +97,15 @@ class IonQClient:
         self._backends = structurer(self._converter, list[Backend])
         self._random = random or _random.random
         self._sleep = sleep
-        key = _params.api_key(api_key if api_key is not None else os.environ.get(ENV_API_KEY))
         policy = _params.retry_policy(
             RetryPolicy(), max_retries=max_retries, retry_after_cap=retry_after_cap
         )
+        concurrency = _params.integer("max_concurrency", max_concurrency, low=1)
         self._transport = Transport(
             root=root / self.api_version,
-            api_key=key,
+            api_key=_params.api_key(sealed),  # a value in passing, never a local
             timeout=client_timeout(timeout),
-            max_concurrency=_params.integer("max_concurrency", max_concurrency, low=1),
+            max_concurrency=concurrency,
             session=session,
             headers=_params.headers(default_headers, user_agent, USER_AGENT),
         )

@@ -38,24 +38,37 @@ def integer(name: str, value: Any, *, low: int, high: int | None = None) -> int:
     return value
 
 
-def api_key(value: str | None) -> str | None:
+class SealedKey:
+    """The API key on its way in, as no `str`: error reporters (Sentry, by default) read every
+    frame's locals, a string by its value, anything else by its repr, which this redacts."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "SealedKey([REDACTED])"
+
+
+def api_key(sealed: SealedKey) -> str | None:
     """The key as it will be sent: printable ASCII only, so what is sent is what was set.
 
     A CR, LF or NUL would split or end the header; a non-ASCII character (a lone surrogate from
     an undecodable environment byte) would be changed or dropped on the way. The message never
-    repeats the key.
+    repeats the key, and no local of this frame holds it whole.
     """
-    if value is None or value == "":
+    if sealed.value is None or sealed.value == "":
         return None
-    if not isinstance(value, str):
-        raise TypeError(f"api_key must be a str, got {type(value).__name__}")
-    for index, char in enumerate(value):
+    if not isinstance(sealed.value, str):
+        raise TypeError(f"api_key must be a str, got {type(sealed.value).__name__}")
+    for index, char in enumerate(sealed.value):
         if not "\x21" <= char <= "\x7e":
             raise ValueError(
                 f"api_key has a character that cannot be sent in a header at index {index} "
                 f"(U+{ord(char):04X}); expected printable ASCII"
             )
-    return value
+    return str(sealed.value)
 
 
 def headers(

@@ -25,6 +25,7 @@ from ionq_backends import (
     BackendName,
     BadRequestError,
     IonQClient,
+    IonQError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -35,6 +36,7 @@ from ionq_backends._constants import MAX_REDIRECTS
 from ionq_backends.emulator import Emulator
 
 from .conftest import SECRET, serve
+from .service_support import running
 
 PATH = "/v0.4/backends/qpu.aria-1"
 Sleep = Callable[[float], Awaitable[None]]
@@ -433,3 +435,83 @@ async def test_errors_never_carry_the_key(fake_sleep: Sleep) -> None:
     sent = [r.headers.get("Authorization") for r in guarded.requests]
     assert "[REDACTED]" in sent
     assert set(sent) <= {"[REDACTED]", None}  # None: the once-more-without-the-key (issue #13)
+
+
+# The key in no frame's locals of a raised error: Sentry, for one, captures them by default
+
+
+def _holders(exc: BaseException, secret: str) -> list[str]:
+    """Where `secret` shows in the locals of any frame of `exc` or of the errors chained to it,
+    as an error reporter reads them: strings (a `str` subclass by its value), containers walked,
+    anything else by its repr."""
+    found: list[str] = []
+    seen: set[int] = set()
+
+    def holds(value: Any, depth: int = 0) -> bool:
+        if id(value) in seen or depth > 6:
+            return False
+        seen.add(id(value))
+        if isinstance(value, str | bytes):
+            return secret in (value if isinstance(value, str) else value.decode("latin-1"))
+        if isinstance(value, dict):
+            return any(holds(k, depth + 1) or holds(v, depth + 1) for k, v in value.items())
+        if isinstance(value, list | tuple | set | frozenset):
+            return any(holds(v, depth + 1) for v in value)
+        if hasattr(value, "items") and callable(value.items):  # a multidict of headers
+            try:
+                return any(holds(k) or holds(v) for k, v in value.items())
+            except Exception:
+                return False
+        try:
+            return secret in repr(value)
+        except Exception:
+            return False
+
+    chained: list[BaseException] = []
+    stack = [exc]
+    while stack:
+        error = stack.pop()
+        if any(error is e for e in chained):
+            continue
+        chained.append(error)
+        stack += [e for e in (error.__cause__, error.__context__) if e is not None]
+        stack += list(getattr(error, "exceptions", ()))
+    for error in chained:
+        tb = error.__traceback__
+        while tb is not None:
+            frame = tb.tb_frame
+            for name, value in frame.f_locals.items():
+                seen.clear()
+                if holds(value):
+                    found.append(f"{frame.f_code.co_qualname}: {name}")
+            tb = tb.tb_next
+    return found
+
+
+async def test_the_key_is_in_no_frame_of_a_raised_error(ionq_emulator: Emulator) -> None:
+    refused = socket.socket()
+    refused.bind(("127.0.0.1", 0))
+    port = refused.getsockname()[1]
+    refused.close()  # nothing listens there: a connection error
+    base = ionq_emulator.base_url
+    ionq_emulator.inject("/v0.4/backends/qpu.aria-1", status=200, body=b"{garbage")
+
+    async def elsewhere(request: web.Request) -> web.Response:
+        raise web.HTTPFound("http://elsewhere.example/x")
+
+    redirecting = web.Application()
+    redirecting.router.add_get("/v0.4/backends/{name}", elsewhere)
+    async with running(redirecting) as redirector:
+        cases = [
+            (f"http://127.0.0.1:{port}", "qpu.aria-1"),  # refused, from aiohttp's depths
+            (base, "qpu.aria-1"),  # a 200 that is not JSON
+            (redirector.rstrip("/"), "qpu.aria-2"),  # a redirect to another origin, refused
+        ]
+        for url, name in cases:
+            async with IonQClient(SECRET, base_url=url, max_retries=0) as client:
+                with pytest.raises(IonQError) as caught:
+                    await client.get_backend(name)
+            assert _holders(caught.value, SECRET) == [], (url, name)
+    with pytest.raises(ValueError, match="max_concurrency") as refused_args:
+        IonQClient(SECRET, max_concurrency=0)  # a bad argument after the key was read
+    assert _holders(refused_args.value, SECRET) == []
