@@ -45,7 +45,7 @@ async def outage(emulator: Emulator, interval: float) -> None:
     await asyncio.sleep(interval * 1.5)
     emulator.set_backend("qpu.aria-1", status="unavailable")
     await asyncio.sleep(interval * 2)
-    emulator.set_backend("qpu.forte-1", qubits="thirty-six")  # a malformed answer: its error
+    emulator.set_backend("qpu.forte-1", status=36)  # a malformed answer: its error
     await asyncio.sleep(interval * 2)
     emulator.set_backend("qpu.aria-1", status="available")
     emulator.set_backend("qpu.forte-1", qubits=36)

@@ -179,8 +179,11 @@ async def test_v03_paths_are_never_sent_to_v04(mocked: aioresponses, v4: IonQCli
 async def test_malformed_characterization_names_its_path(
     mocked: aioresponses, v4: IonQClient
 ) -> None:
-    bad = {**item(0), "timing": {"t1": "long"}}
+    bad = {**item(0), "timing": {"t1": "long"}, "connectivity": [[0]]}
     mocked.get(f"{V4_LIST}?limit=1&page=1", payload={"characterizations": [bad]})
     with pytest.raises(ResponseValidationError) as info:
         await v4.latest_characterization("qpu.aria-1")
-    assert info.value.errors == ('$.characterizations[0].timing.t1: expected number, got "long"',)
+    # A bad timing costs only itself (kept in `extra`); connectivity, an array, fails the item.
+    assert info.value.errors == (
+        "$.characterizations[0].connectivity[0]: expected pair of qubit indices, got [0]",
+    )

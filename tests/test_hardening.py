@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import pickle
 import socket
@@ -136,7 +137,7 @@ async def test_a_small_gzip_answer_is_decoded() -> None:
 
 
 async def test_v03_one_unreadable_item_costs_only_its_own_backend(fake_sleep: Sleep) -> None:
-    bad = '{"backend": "qpu.bad", "status": "available", "qubits": 1' + "0" * 4000 + "}"
+    bad = '{"backend": "qpu.bad", "status": 1' + "0" * 4000 + "}"  # a required field, unreadable
     listing = "[" + json.dumps(GOOD) + "," + bad + "]"
     async with serve(_backend_route(listing)) as base:
         async with IonQClient(base_url=base, api_version="v0.3", sleep=fake_sleep) as client:
@@ -145,7 +146,7 @@ async def test_v03_one_unreadable_item_costs_only_its_own_backend(fake_sleep: Sl
             error = snapshot.errors["qpu.bad"]
             assert isinstance(error, ResponseValidationError)
             assert error.problems == (
-                ("[1].qubits", "expected integer in range, got an integer of 4001 digits"),
+                ("[1].status", "expected string, got an integer of 4001 digits"),
             )
             watch = client.watch(["qpu.good", "qpu.bad"], interval=0.01)
             events = [await anext(watch) for _ in range(2)]
@@ -190,12 +191,15 @@ async def test_out_of_range_values_are_problems_with_a_path(
     version = "v0.3" if raw.startswith("1" + "0" * 300) else "v0.4"
     listing = "[" + body + "]" if version == "v0.3" else body
     async with serve(_backend_route(listing)) as base:
-        async with IonQClient(base_url=base, api_version=version) as client:
+        async with IonQClient(base_url=base, api_version=version, strict=True) as client:
             with pytest.raises(ResponseValidationError) as caught:
                 await client.get_backend("qpu.x")
+        async with IonQClient(base_url=base, api_version=version) as client:
+            lenient = await client.get_backend("qpu.x")  # the field is lost, not the backend
     ((where, message),) = caught.value.problems
     assert where.endswith("." + field)
     assert message.startswith(problem)
+    assert lenient.status == "available" and field in lenient.extra
 
 
 @pytest.mark.parametrize(
@@ -231,10 +235,32 @@ def test_a_v03_characterization_url_ending_in_dots_is_a_problem() -> None:
     from ionq_backends import make_converter
 
     with pytest.raises(ResponseValidationError) as caught:
-        make_converter("v0.3").structure(
+        make_converter("v0.3", strict=True).structure(
             {"backend": "a", "status": "available", "characterization_url": "/x/.."}, Backend
         )
     assert caught.value.problems[0][0] == ".characterization_url"
+
+
+@pytest.mark.parametrize("version", ["v0.3", "v0.4"])
+def test_one_bad_field_costs_only_that_field(
+    version: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A link that is not an id loses the link, with a warning, not the backend's status; a bad
+    required field still fails that backend."""
+    from ionq_backends import make_converter
+
+    data = {"backend": "qpu.x", "status": "available", "characterization_id": "..", "qubits": 2}
+    with caplog.at_level(logging.WARNING, logger="ionq_backends"):
+        backend = make_converter(version).structure(data, Backend)
+    assert (backend.status, backend.qubits, backend.characterization_id) == ("available", 2, None)
+    assert backend.extra == {"characterization_id": ".."}
+    (record,) = caplog.records
+    assert record.getMessage() == (
+        "ignored an unreadable field of backend object 'qpu.x' (kept in extra): "
+        '.characterization_id: expected characterization id, got ".."'
+    )
+    with pytest.raises(ResponseValidationError):
+        make_converter(version).structure({**data, "status": 5}, Backend)
 
 
 # 4. No derived property raises, and NaN makes no endless changes.

@@ -274,12 +274,19 @@ def test_fidelity_keeps_every_key_and_skips_null_stats() -> None:
 def test_fidelity_problems_name_their_key(statistic: str) -> None:
     """A stat that is not an object, values that are not numbers, and (strict) unknown keys."""
     value = {"1q": 0.99, "2q": {statistic: "high", "stderr": True}, "spam": [1]}
-    assert problems_of(characterization.fidelity(statistic, False), value) == [
+    assert problems_of(characterization.fidelity(statistic, True), value) == [
         ('["1q"]', "expected object, got 0.99"),
         (f'["2q"].{statistic}', 'expected number, got "high"'),
         ('["2q"].stderr', "expected number, got true"),
         (".spam", "expected object, got [1]"),
     ]
+    # Lenient: a bad number costs only itself (kept in extra); a stat that is no object fails.
+    assert problems_of(characterization.fidelity(statistic, False), value) == [
+        ('["1q"]', "expected object, got 0.99"),
+        (".spam", "expected object, got [1]"),
+    ]
+    read = characterization.fidelity(statistic, False)({"2q": value["2q"]})["2q"]
+    assert read == FidelityStat(None, None, statistic, {statistic: "high", "stderr": True})
     assert problems_of(characterization.fidelity(statistic, False), [1]) == [
         ("", "expected object, got [1]")
     ]

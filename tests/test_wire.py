@@ -182,13 +182,13 @@ def test_context_is_attached_once_and_never_overwritten() -> None:
 
 async def test_v03_item_problems_name_their_index_in_the_list() -> None:
     async with Emulator() as emulator:
-        emulator.set_backend("qpu.aria-2", qubits="many")
+        emulator.set_backend("qpu.aria-2", status=7)  # a required field: the item fails
         async with IonQClient(base_url=emulator.base_url, api_version="v0.3") as client:
             snapshot = await client.get_backends(["qpu.aria-1", "qpu.aria-2"])
     assert list(snapshot) == ["qpu.aria-1"]
     error = snapshot.errors["qpu.aria-2"]
     assert isinstance(error, ResponseValidationError)
-    assert error.problems == (("[1].qubits", 'expected integer, got "many"'),)
+    assert error.problems == (("[1].status", "expected string, got 7"),)
     assert error.path == "/v0.3/backends"
     assert error.request_id and error.request_id.startswith("emu-")
     assert len([r for r in emulator.requests if r.path == "/v0.3/backends"]) == 1

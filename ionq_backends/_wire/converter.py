@@ -24,6 +24,7 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn, override
 
 from .._errors import ResponseValidationError
+from .._logging import logger
 from .._models import (
     Backend,
     BackendStatus,
@@ -210,6 +211,12 @@ def _object_hook(converter: cattrs.Converter, cls: type, shape: Shape) -> Hook:
     keys = frozenset(known)
     what, strict, null_is_empty = shape.what, converter.forbid_extra_keys, shape.null_is_empty
     has_extra = "extra" in supplied
+    # Fields a bad value may cost alone (lenient): the optional leaves (`float | None`, ...).
+    # A required field, or an object or array of them, still fails the object.
+    droppable = {
+        f.name for f in attrs.fields(cls)
+        if f.name not in supplied and getattr(f.type, "__args__", ())[-1:] == (type(None),)
+    }  # fmt: skip
 
     def structure(obj: Any, _type: Any) -> Any:
         if type(obj) is not dict:
@@ -237,12 +244,36 @@ def _object_hook(converter: cattrs.Converter, cls: type, shape: Shape) -> Hook:
         try:
             made = chosen.generated(view, cls)
         except BaseValidationError as exc:
-            raise Invalid(found + problems(exc, chosen.renames)) from None
+            failed = _failed_fields(exc)
+            if strict or not has_extra or failed is None or not failed <= droppable:
+                raise Invalid(found + problems(exc, chosen.renames)) from None
+            # One bad field costs only that field: read as absent, its value kept in `extra`.
+            for name in failed:
+                wire = chosen.renames.get(name, name)
+                extra[wire] = view.pop(wire)
+                if wire in chosen.defaults:  # a field the model needs, the wire may leave out
+                    view[wire] = chosen.defaults[wire]
+            label = obj.get("backend") if isinstance(obj.get("backend"), str) else None
+            said = "; ".join(f"{p}: {m}" for p, m in problems(exc, chosen.renames))
+            logger.warning("ignored an unreadable field of %s%s (kept in extra): %s",
+                           what, f" {label!r}" if label else "", said)  # fmt: skip
+            made = chosen.generated(view, cls)
         if found:
             raise Invalid(found)
         return made
 
     return structure
+
+
+def _failed_fields(exc: BaseValidationError) -> set[str] | None:
+    """The fields whose values failed, or `None` if a failure is not one field's."""
+    failed = set()
+    for sub in exc.exceptions:
+        notes = [n for n in getattr(sub, "__notes__", ()) if isinstance(n, AttributeValidationNote)]
+        if not notes or isinstance(sub, KeyError):  # a required key missing is the object's
+            return None
+        failed.add(notes[-1].name)
+    return failed
 
 
 def problems(exc: BaseException, renames: Mapping[str, str] | None = None) -> Problems:
