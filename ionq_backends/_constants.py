@@ -59,3 +59,10 @@ LOCAL_PORT: Final = 8080
 # handlers still running.
 EMULATOR_REQUEST_LOG: Final = 10_000
 EMULATOR_SHUTDOWN_TIMEOUT: Final = 1.0
+# The emulator refuses a request line past EMULATOR_MAX_URL with 414 and headers past
+# EMULATOR_MAX_HEADERS (bytes in all, or fields) with 431, as an HTTP API's front end does
+# (nginx: 8 KiB). aiohttp's own parser, which would answer 400 with a traceback on stderr,
+# reads up to EMULATOR_PARSER_LIMIT.
+EMULATOR_MAX_URL: Final = 8192
+EMULATOR_MAX_HEADERS: Final = (8192, 100)
+EMULATOR_PARSER_LIMIT: Final = 65536

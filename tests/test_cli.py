@@ -405,3 +405,39 @@ async def test_strings_no_terminal_can_print_are_escaped_never_fatal(
     assert code == 0 and json.loads(out)[0]["status"] == "avail\ud800able"
     code, out, err = await cli("get", "qpu.aria-1", "..")
     assert code == 2 and "expected a backend name, got '..'" in err
+
+
+def test_the_emulator_refuses_oversized_requests_as_an_http_api_does() -> None:
+    """414 for a long request line, 431 for long or many headers, each with IonQ's error body;
+    past what aiohttp's parser reads, its 400, and never a traceback on the CLI's stderr."""
+    command = [str(SCRIPT), "emulator", "--port", "0", "--json"]
+    with child(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        url = json.loads(read_line(proc.stdout))["base_url"]
+        host, port = url.removeprefix("http://").split(":")
+
+        def status_of(request: bytes) -> tuple[int, bytes]:
+            with socket.create_connection((host, int(port)), timeout=CHILD_TIMEOUT) as s:
+                s.sendall(request)
+                answer = b""
+                while b"\r\n\r\n" not in answer or len(answer) < 200:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    answer += chunk
+            head, _, body = answer.partition(b"\r\n\r\n")
+            return int(head.split()[1]), body
+
+        at = b"/v0.4/backends/qpu.aria-1"
+        ok, _ = status_of(b"GET " + at + b" HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        long_line, body = status_of(b"GET " + at + b"x" * 9000 + b" HTTP/1.1\r\nHost: a\r\n\r\n")
+        long_header, _ = status_of(b"GET " + at + b" HTTP/1.1\r\nHost: a\r\nX-Big: "
+                                   + b"y" * 9000 + b"\r\n\r\n")  # fmt: skip
+        many = b"".join(b"X-%d: 1\r\n" % i for i in range(150))
+        many_headers, _ = status_of(b"GET " + at + b" HTTP/1.1\r\nHost: a\r\n" + many + b"\r\n")
+        past_parser, _ = status_of(b"GET /" + b"z" * 70_000 + b" HTTP/1.1\r\nHost: a\r\n\r\n")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+    assert (ok, long_line, long_header, many_headers, past_parser) == (200, 414, 431, 431, 400)
+    assert json.loads(body)["statusCode"] == 414
+    assert "Traceback" not in err

@@ -25,6 +25,7 @@ from .._constants import (
 from .._urls import is_loopback
 from ._faults import Fault, Faults, disconnect, error, json_response
 from ._fleet import Machine, default_fleet
+from ._limits import PARSER, too_large
 from ._versions import BY_ID, CURRENT, LIST, OF_BACKEND, ONE, PAGE, RENDERINGS, Rendering
 
 __all__ = ["Emulator", "RecordedRequest"]
@@ -103,6 +104,7 @@ class Emulator:
             handle_signals=False,
             shutdown_timeout=EMULATOR_SHUTDOWN_TIMEOUT,
             handler_cancellation=True,
+            **PARSER,  # limits past ours, and a quiet log of what it cannot parse
         )
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port)
@@ -209,7 +211,7 @@ class Emulator:
             self._remember(request)
         if self.latency:
             await asyncio.sleep(self.latency)
-        response = await self._answer(request, handler)
+        response = too_large(request) or await self._answer(request, handler)
         response.headers["x-request-id"] = request_id
         return response
 
