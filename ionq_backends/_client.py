@@ -95,6 +95,7 @@ class IonQClient:
         self._converter = shared_converter(self.api_version, strict=strict)
         self._backend = structurer(self._converter, Backend)
         self._backends = structurer(self._converter, list[Backend])
+        self._listed: list[str] = []  # the names of the last list the API answered
         self._random = random or _random.random
         self._sleep = sleep
         policy = _params.retry_policy(
@@ -133,8 +134,7 @@ class IonQClient:
 
     @property
     def with_raw_response(self) -> RawResponses:
-        """The same calls, returning a `RawResponse`: the parsed value and the HTTP facts of the
-        call (status, headers, request id, elapsed time, attempts)."""
+        """The same calls, each returning a `RawResponse`: the value and the call's HTTP facts."""
         return RawResponses(self)
 
     def __repr__(self) -> str:
@@ -160,8 +160,8 @@ class IonQClient:
 
     @property
     def key_rejected(self) -> bool:
-        """True once the API answered 401 to this client's key on a public endpoint: public
-        requests then go without the key, and `has_access` is unknown (`None`)."""
+        """True once the API answered 401 to this client's key on a public endpoint (public
+        requests then go without it, and `has_access` is unknown)."""
         return self._caller.key_rejected
 
     async def list_backends(self) -> list[Backend]:
@@ -178,18 +178,19 @@ class IonQClient:
 
     async def get_backends(self, names: Iterable[str] | None = None) -> BackendsSnapshot:
         """Fetch many backends concurrently; by default the whole fleet: one list request, then
-        one each for the `BackendName`s it left out (a retired one shows as its error), or for
-        every `BackendName` if the list fails. Each name's failure is its own, in
-        `snapshot.errors`; names one request answers (v0.3's list) share it."""
+        one each for the `BackendName`s it left out (a retired one shows as its error), or, if
+        it fails, for the names it gave last and every `BackendName`. Each name's failure is its
+        own, in `snapshot.errors`; names one request answers (v0.3's list) share it."""
         self._transport.check_open()
         if names is not None:
             return await self._fan_out(self._asked(_params.backend_names(names)))
         listing = self._profile.list_backends(verbose=self._verbose)
         try:
             reply = await self._caller.reply(listing)
-        except IonQError:
-            return await self._fan_out(self._asked(whole_fleet()))
-        plan: Plan = dict.fromkeys(self._profile.listed_names(reply.data), (listing, True))
+        except IonQError:  # a failed list is no news of the fleet: the names it gave last
+            return await self._fan_out(self._asked(whole_fleet(self._listed)))
+        self._listed = self._profile.listed_names(reply.data)
+        plan: Plan = dict.fromkeys(self._listed, (listing, True))
         plan |= self._asked(n for n in whole_fleet() if n not in plan)
         return await self._fan_out(plan, {listing: reply})
 
@@ -222,13 +223,11 @@ class IonQClient:
         jitter: float = DEFAULT_WATCH_JITTER,
         ignore: Iterable[str] = DEFAULT_WATCH_IGNORE,
     ) -> AsyncGenerator[PollRound, None]:
-        """Fetch `names` every `interval` seconds and yield every round as a `PollRound`.
-
-        For a service that needs each round (data age, metrics, history) as well as the changes
-        `watch()` yields. `names` may be a callable, asked at the start of every round, so the
-        set can follow the fleet. Rounds run start to start, jittered by `jitter` so that many
-        pollers drift apart, and never overlap. Only cancellation or `aclose()` ends it.
-        """
+        """Fetch `names` every `interval` seconds and yield every round as a `PollRound`, for a
+        service that needs each round (data age, metrics, history) as well as its changes.
+        `names` may be a callable, asked at the start of every round. Rounds run start to start,
+        jittered by `jitter` so that pollers drift apart, and never overlap. Only cancellation or
+        `aclose()` ends it."""
         return poll(self.get_backends, names, interval=interval, jitter=jitter, ignore=ignore,
                     sleep=self._sleep, random=self._random)  # fmt: skip
 
@@ -244,8 +243,8 @@ class IonQClient:
 
         The first round yields every backend once (`previous=None`). Changes to fields in `ignore`
         alone make no event. An error yields once when it starts or changes, and recovery yields an
-        event whose `previous` is the last good value. Only cancellation or `aclose()` ends it.
-        """
+        event whose `previous` is the last good value; a backend missing from `GONE_AFTER_ROUNDS`
+        rounds in a row yields one `gone` event. Only cancellation or `aclose()` ends it."""
         return changes(self.poll(names, interval=interval, jitter=jitter, ignore=ignore))
 
     # Characterizations

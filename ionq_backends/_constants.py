@@ -59,6 +59,9 @@ LOCAL_PORT: Final = 8080
 # handlers still running.
 EMULATOR_REQUEST_LOG: Final = 10_000
 EMULATOR_SHUTDOWN_TIMEOUT: Final = 1.0
+# A backend missing from this many rounds in a row (the API no longer lists it) is gone:
+# watch()/poll() say so once and forget it, so a fleet whose names churn costs bounded memory.
+GONE_AFTER_ROUNDS: Final = 3
 # The emulator refuses a request line past EMULATOR_MAX_URL with 414 and headers past
 # EMULATOR_MAX_HEADERS (bytes in all, or fields) with 431, as an HTTP API's front end does
 # (nginx: 8 KiB). aiohttp's own parser, which would answer 400 with a traceback on stderr,

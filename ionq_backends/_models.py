@@ -333,6 +333,8 @@ class BackendChange:
 
     `previous` is the last good value (`None` on the first round), `current` the new one (`None`
     when the fetch failed, then `error` says why). `changed_fields` names the fields that differ.
+    `gone` is true, once, for a backend missing from the last rounds (the API no longer lists
+    it): `current` and `error` are `None`, and it is forgotten.
     """
 
     name: str
@@ -340,3 +342,4 @@ class BackendChange:
     current: Backend | None
     error: IonQError | None = None
     changed_fields: tuple[str, ...] = ()
+    gone: bool = False

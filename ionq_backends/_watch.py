@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from ._constants import GONE_AFTER_ROUNDS
 from ._errors import IonQError
 from ._models import Backend, BackendChange, BackendsSnapshot
 
@@ -33,6 +34,7 @@ class Watcher:
         self._good: dict[str, Backend] = {}
         self._failing: dict[str, tuple[str, int | None, str]] = {}
         self._seen: set[str] = set()
+        self._missing: dict[str, int] = {}  # a seen name -> rounds in a row it was not in
 
     def changed_fields(self, previous: Backend, current: Backend) -> tuple[str, ...]:
         """The compared fields whose values differ (`extra` included)."""
@@ -64,4 +66,21 @@ class Watcher:
                 continue
             self._failing[name] = key
             changes.append(BackendChange(name, self._good.get(name), None, error))
+        changes.extend(self._gone(snapshot))
         return changes
+
+    def _gone(self, snapshot: BackendsSnapshot) -> list[BackendChange]:
+        """One event for each name missing from GONE_AFTER_ROUNDS rounds in a row; then it is
+        forgotten, so names that churn every round cost no memory that grows."""
+        present = snapshot.keys() | snapshot.errors.keys()
+        for name in present:
+            self._missing.pop(name, None)
+        gone = []
+        for name in self._seen - present:
+            missed = self._missing[name] = self._missing.get(name, 0) + 1
+            if missed >= GONE_AFTER_ROUNDS:
+                gone.append(BackendChange(name, self._good.pop(name, None), None, gone=True))
+                self._seen.discard(name)
+                self._failing.pop(name, None)
+                del self._missing[name]
+        return gone

@@ -85,7 +85,8 @@ async def test_status_service_mounts_the_monitor_and_reads_its_state(
     try:
         async with aiohttp.ClientSession() as http, asyncio.timeout(20):
             await monitor.wait_rounds(1)
-            ionq_emulator.inject("/v0.4/backends/qpu.forte-1", status=500, times=1000)
+            # The monitor reads the fleet from the list: a malformed item is its backend's error.
+            ionq_emulator.set_backend("qpu.forte-1", status=5)
             await monitor.wait_for(lambda: monitor.state.views["qpu.forte-1"].error is not None)
             async with http.get(url + "/status") as response:
                 body = await response.json()
@@ -96,7 +97,7 @@ async def test_status_service_mounts_the_monitor_and_reads_its_state(
     queues = [b["queue_seconds"] for b in body["available"]]
     assert queues == sorted(queues) and len(queues) >= 5  # least busy first
     assert "qpu.aria-2" not in [b["name"] for b in body["available"]]  # unavailable
-    assert "injected fault" in body["failing"]["qpu.forte-1"]
+    assert "expected string, got 5" in body["failing"]["qpu.forte-1"]
     assert {b["name"] for b in fleet["backends"]} >= set(BackendName)
     assert client._transport.closed  # cleanup_ctx closed the client with the app
 

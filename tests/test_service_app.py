@@ -68,7 +68,9 @@ async def test_metrics_match_the_emulated_fleet(
     served: tuple[str, Monitor, aiohttp.ClientSession], ionq_emulator: Emulator
 ) -> None:
     url, monitor, http = served
-    ionq_emulator.inject("/v0.4/backends/qpu.forte-1", status=500, times=10**6)
+    # The monitor reads the fleet from the list: a malformed item is that backend's error.
+    good = ionq_emulator.fleet["qpu.forte-1"].fields["status"]
+    ionq_emulator.set_backend("qpu.forte-1", status=5)
     await monitor.wait_for(
         lambda: (
             monitor.state.views["qpu.forte-1"].failed_rounds >= 2
@@ -87,7 +89,7 @@ async def test_metrics_match_the_emulated_fleet(
         return found[0]
 
     for name, machine in ionq_emulator.fleet.items():
-        fields = machine.fields
+        fields = {**machine.fields, "status": good} if name == "qpu.forte-1" else machine.fields
         assert value("ionq_backend_up", backend=name) == float(fields["status"] == "available")
         assert value("ionq_backend_queue_seconds", backend=name) == pytest.approx(
             fields["average_queue_time"] / 1000
@@ -110,7 +112,7 @@ async def test_metrics_match_the_emulated_fleet(
     errors = families["ionq_poll_errors"]  # a counter: its samples are ionq_poll_errors_total
     assert errors.type == "counter"
     (failed,) = [s for s in errors.samples if s.name == "ionq_poll_errors_total"]
-    assert failed.labels == {"backend": "qpu.forte-1", "error": "ServerError"}
+    assert failed.labels == {"backend": "qpu.forte-1", "error": "ResponseValidationError"}
     assert failed.value >= 2
     rounds = families["ionq_poll_round_duration_seconds"]
     count = [s.value for s in rounds.samples if s.name.endswith("_count")]
@@ -401,6 +403,11 @@ async def test_a_hostile_fleet_never_stops_a_round(
     with caplog.at_level("INFO", logger="ionq_backends"):
         async with running(app) as url, aiohttp.ClientSession() as http:
             await monitor.wait_rounds(3)
+            unpathable = ("..", "", ".", "\ud800x")
+            views = monitor.state.views
+            await monitor.wait_for(
+                lambda: all(views[n].characterization_error is not None for n in unpathable)
+            )
             status, health = await get_json(http, url + "healthz")
             assert (status, health["status"]) == (200, "ok")
             status, fleet = await get_json(http, url + "api/fleet")
@@ -413,9 +420,13 @@ async def test_a_hostile_fleet_never_stops_a_round(
             assert "ionq_backend_up" in families
             status, history = await get_json(http, url + "api/history?backend=qpu.aria-1")
             assert status == 200 and history["series"]["qpu.aria-1"]["t"]  # the round was written
-    # Each name that no request can carry is its own error, every round.
-    for name in ("..", "", ".", "\ud800x"):
-        assert "invalid backend name" in str(monitor.state.views[name].error)
+    # Read from the list, each name is a backend; only what needs it in a path (its
+    # characterization) fails, and for that name alone.
+    for name in unpathable:
+        view = monitor.state.views[name]
+        assert view.backend is not None and view.error is None
+        assert view.characterization_error is not None
+        assert "invalid backend name" in view.characterization_error.message
     lines = [record.getMessage() for record in caplog.records]
     assert lines and all("\n" not in line and "\x1b" not in line for line in lines)
     assert all(line.encode() for line in lines)  # no lone surrogate left in a log line
@@ -449,3 +460,32 @@ def test_the_address_a_request_came_in_on_is_served() -> None:
     assert served("192.0.2.7:8080", "192.0.2.7", frozenset())  # --host 0.0.0.0, reached by IP
     assert not served("192.0.2.8:8080", "192.0.2.7", frozenset())
     assert served("[2001:db8::1]:80", "2001:db8::1", frozenset())
+
+
+# A fleet that changes: a backend that leaves is forgotten, its past kept
+
+
+async def test_a_backend_that_leaves_the_fleet_is_dropped_and_its_history_kept(
+    ionq_emulator: Emulator, tmp_path: Path
+) -> None:
+    ionq_emulator.set_backend("qpu.leaving", status="available", qubits=4)
+    app = make_app(ionq_emulator, tmp_path)
+    monitor = app[MONITOR]
+    async with running(app) as url, aiohttp.ClientSession() as http:
+        views = monitor.state.views
+        await monitor.wait_for(lambda: "qpu.leaving" in views and views["qpu.leaving"].backend)
+        ionq_emulator.remove_backend("qpu.leaving")  # the API lists it no more
+        await monitor.wait_for(lambda: "qpu.leaving" not in monitor.state.views)
+        asked = len(ionq_emulator.requests)
+        await monitor.wait_rounds(monitor.state.rounds + 3)
+        later = list(ionq_emulator.requests)[asked:]
+        assert later and not any(r.path.endswith("/qpu.leaving") for r in later)
+        async with http.get(url + "metrics") as response:
+            text = await response.text()
+        assert "qpu.leaving" not in text  # no gauge, no poll-error counter left behind
+        _, fleet = await get_json(http, url + "api/fleet")
+        assert "qpu.leaving" not in {row["name"] for row in fleet["backends"]}
+        await monitor.history.flush()
+        _, past = await get_json(http, url + "api/history?backend=qpu.leaving")
+    assert past["series"]["qpu.leaving"]["t"]  # the history keeps its past
+    assert [e["kind"] for e in past["events"]][-1] == "gone"

@@ -21,6 +21,7 @@ from ionq_backends import (
     RateLimitError,
     ServerError,
 )
+from ionq_backends._constants import GONE_AFTER_ROUNDS
 from ionq_backends._watch import Watcher
 from ionq_backends.emulator import Emulator
 
@@ -379,3 +380,49 @@ def test_a_backend_that_fails_from_its_first_round_recovers_with_no_previous() -
 def test_ignore_must_name_backend_fields() -> None:
     with pytest.raises(ValueError, match=r"^ignore names no Backend field: queue, speed$"):
         Watcher(frozenset({"speed", "queue", "status"}))
+
+
+# A fleet that changes: a name missing GONE_AFTER_ROUNDS rounds in a row is gone, once
+
+
+def test_a_name_missing_for_long_enough_is_gone_once_then_forgotten() -> None:
+    watcher = Watcher(frozenset())
+    a, b = backend(), backend(qubits=36)
+    events = [watcher.update(BackendsSnapshot({"a": a, "b": b}))]
+    events += [watcher.update(BackendsSnapshot({"a": a})) for _ in range(GONE_AFTER_ROUNDS + 2)]
+    gone = [(i, e) for i, round_ in enumerate(events) for e in round_ if e.gone]
+    assert gone == [(GONE_AFTER_ROUNDS, BackendChange("b", b, None, gone=True))]  # once, at last
+    # Missing one round less, nothing; back before it is gone, no event at all.
+    watcher.update(BackendsSnapshot({"a": a, "b": b}))
+    for _ in range(GONE_AFTER_ROUNDS - 1):
+        assert watcher.update(BackendsSnapshot({"a": a})) == []
+    assert watcher.update(BackendsSnapshot({"a": a, "b": b})) == []
+    # A failing name counts as present: its error is news of it.
+    failing = ServerError("down", status_code=503)
+    for _ in range(GONE_AFTER_ROUNDS + 1):
+        assert not any(e.gone for e in watcher.update(BackendsSnapshot({"a": a}, {"b": failing})))
+
+
+def test_names_that_churn_every_round_cost_bounded_memory() -> None:
+    watcher = Watcher(frozenset())
+    gone = 0
+    for i in range(1_000):
+        events = watcher.update(BackendsSnapshot({f"qpu.{i}": backend()}))
+        gone += sum(e.gone for e in events)
+        sizes = (len(watcher._seen), len(watcher._good), len(watcher._missing))
+        assert max(sizes) <= GONE_AFTER_ROUNDS + 1
+    assert gone == 1_000 - GONE_AFTER_ROUNDS  # every name that left said so, once
+
+
+async def test_a_list_that_fails_is_no_news_of_the_fleet(ionq_emulator: Emulator) -> None:
+    """While the list fails, the names it gave last are asked for: none is taken for gone."""
+    async with IonQClient(base_url=ionq_emulator.base_url, max_retries=0) as client:
+        first = await client.get_backends()
+        assert "qpu.tempo-1" in first  # listed, not a BackendName
+        ionq_emulator.inject("/v0.4/backends", status=503, times=GONE_AFTER_ROUNDS + 1)
+        watcher = Watcher(frozenset())
+        watcher.update(first)
+        for _ in range(GONE_AFTER_ROUNDS + 1):
+            snapshot = await client.get_backends()
+            assert "qpu.tempo-1" in snapshot  # asked for by name
+            assert not any(e.gone for e in watcher.update(snapshot))

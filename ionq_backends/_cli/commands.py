@@ -237,6 +237,7 @@ async def cmd_watch(args: argparse.Namespace, out: Output) -> int:
                     "current": event.current,
                     "error": None if event.error is None else error_json(event.error),
                     "changed_fields": list(event.changed_fields),
+                    "gone": event.gone,
                 }
                 out.print(json.dumps(to_json(record)))
             else:

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from .._constants import GONE_AFTER_ROUNDS
 from .._errors import APIStatusError, IonQError
 from .._humanize import format_age as relative
 from .._humanize import format_duration as human_duration
@@ -102,6 +103,8 @@ def describe_change(
     head = f"{stamp}  {printable(event.name).ljust(NAME_WIDTH)}"
     if event.error is not None:
         return f"{head}  {status('ERROR')}  {printable(str(event.error))}"
+    if event.gone:
+        return f"{head}  gone  (not listed for {GONE_AFTER_ROUNDS} rounds)"
     current = event.current
     assert current is not None
     if event.previous is None:

@@ -74,10 +74,3 @@ SECURITY_HEADERS: Final = {
 LOGGER_NAME: Final = "ionq_backends.service"
 # How long a history write waits for a lock another process holds (it says so when it starts).
 HISTORY_LOCK_WAIT: Final = 30.0
-
-# Without explicit names, the monitor watches every backend the API lists plus every
-# `BackendName`, and asks the list again this often (s) to pick up a new QPU without a restart.
-DISCOVER_EVERY: Final = 3600.0
-# After a failed list, it is asked again after this many polling intervals (capped by the above):
-# the list failing usually means everything does.
-DISCOVER_RETRY_INTERVALS: Final = 10

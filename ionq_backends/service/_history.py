@@ -103,6 +103,8 @@ def event_rows(changes: Iterable[BackendChange], at: datetime) -> list[EventRow]
         fields = json.dumps(list(change.changed_fields))
         if change.error is not None:
             kind, detail = "error", ErrorInfo.of(change.error, at).to_json()
+        elif change.gone:  # the history keeps its past; the monitor stops asking for it
+            kind, detail = "gone", {}
         elif change.previous is None:
             kind, detail = "seen", _summary(change)
         elif not change.changed_fields:

@@ -155,6 +155,7 @@ class Metrics:
             ["reason"],
             registry=self.registry,
         )
+        self._error_kinds: dict[str, set[str]] = {}  # backend -> error labels it has
         self.sse_clients = Gauge(
             "ionq_sse_clients",
             "Live pages connected by server-sent events.",
@@ -164,4 +165,12 @@ class Metrics:
     def observe_round(self, snapshot: BackendsSnapshot, duration: float) -> None:
         self.round_duration.observe(duration)
         for name, error in snapshot.errors.items():
-            self.poll_errors.labels(backend=encodable(name), error=type(error).__name__).inc()
+            kind = type(error).__name__
+            self.poll_errors.labels(backend=encodable(name), error=kind).inc()
+            self._error_kinds.setdefault(name, set()).add(kind)
+
+    def forget(self, name: str) -> None:
+        """Drop every series of `name` (gone from the fleet): /metrics stays as large as the
+        fleet, however its names churn. The gauges follow the state by themselves."""
+        for kind in self._error_kinds.pop(name, ()):
+            self.poll_errors.remove(encodable(name), kind)

@@ -16,11 +16,12 @@ from datetime import UTC, datetime
 
 from .._call import settle
 from .._client import IonQClient
+from .._constants import GONE_AFTER_ROUNDS
 from .._errors import IonQError
 from .._humanize import printable
 from .._logging import package_logger
-from .._models import Characterization, PollRound, whole_fleet
-from ._constants import DISCOVER_EVERY, DISCOVER_RETRY_INTERVALS, LOGGER_NAME, PRUNE_EVERY
+from .._models import Characterization, PollRound
+from ._constants import LOGGER_NAME, PRUNE_EVERY
 from ._history import event_rows, sample_rows
 from ._metrics import Metrics
 from ._sse import Broadcaster
@@ -119,31 +120,14 @@ class Monitor:
 
     # Polling
 
-    def _names(self) -> list[str]:
-        return list(self.state.views)
-
-    async def _discover(self, client: IonQClient) -> float:
-        """Watch every backend the API lists, plus every BackendName; seconds until the next."""
-        try:
-            listed = [b.name for b in await client.list_backends()]
-        except IonQError as exc:
-            logger.warning("could not list backends (%s); watching the known names", exc)
-            listed = []
-            # Ask again soon: the list endpoint failing usually means everything does.
-            wait = min(DISCOVER_EVERY, DISCOVER_RETRY_INTERVALS * self.interval)
-        else:
-            wait = DISCOVER_EVERY
-        self.state.add(whole_fleet(listed))
-        return wait
-
     async def _poll(self) -> None:
         client = self.client
         assert client is not None
-        if self.fixed_names is None:
-            wait = await self._discover(client)  # before the first round, then now and then
-            self._tasks.append(asyncio.create_task(self._rediscover(client, wait)))
         while True:
-            rounds = client.poll(self._names, interval=self.interval, jitter=self.jitter)
+            # The whole fleet by default, as watch() asks for it: what the API lists each round,
+            # and every BackendName. A name it lists no more goes missing from the rounds, and
+            # is forgotten when the round says it is gone.
+            rounds = client.poll(self.fixed_names, interval=self.interval, jitter=self.jitter)
             try:
                 async for poll_round in rounds:
                     try:
@@ -156,11 +140,6 @@ class Monitor:
             finally:
                 await rounds.aclose()
 
-    async def _rediscover(self, client: IonQClient, wait: float) -> None:
-        while True:
-            await asyncio.sleep(wait)
-            wait = await self._discover(client)
-
     def _fold(self, poll_round: PollRound) -> None:
         snapshot, changes = poll_round.snapshot, poll_round.changes
         started_at, duration = poll_round.started_at, poll_round.duration
@@ -171,7 +150,11 @@ class Monitor:
             event_rows(changes, started_at),
         )
         for change in changes:
-            if change.error is not None:
+            if change.gone:
+                self.state.forget(change.name)
+                self.metrics.forget(change.name)
+                logger.info("%s: gone (not listed for %d rounds)", change.name, GONE_AFTER_ROUNDS)
+            elif change.error is not None:
                 logger.warning("%s: %s", change.name, change.error)
             elif change.previous is not None and not change.changed_fields:
                 logger.info("%s: recovered", change.name)

@@ -169,6 +169,10 @@ class FleetState:
         for name in names:
             self.views.setdefault(name, BackendView(name))
 
+    def forget(self, name: str) -> None:
+        """Stop showing `name` (gone from the fleet); the history keeps its past."""
+        self.views.pop(name, None)
+
     def apply_round(self, snapshot: BackendsSnapshot, started: datetime, duration: float) -> None:
         """Fold one round's snapshot in; `started` is when its fan-out began."""
         for name, backend in snapshot.items():
