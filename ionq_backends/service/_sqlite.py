@@ -71,8 +71,11 @@ def rollback(conn: sqlite3.Connection) -> None:
 
 @contextlib.contextmanager
 def named(path: Path) -> Iterator[None]:
-    """Any SQLite error as a `HistoryError` naming the file: one line, never a traceback."""
+    """Any SQLite error, or `HistoryError`, as a `HistoryError` naming the file: one line,
+    never a traceback."""
     try:
         yield
+    except HistoryError as exc:
+        raise HistoryError(f"{path}: {exc}") from None
     except sqlite3.Error as exc:
         raise HistoryError(f"{path}: {exc}") from exc

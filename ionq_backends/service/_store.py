@@ -134,7 +134,7 @@ class HistoryDB:
 
     def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False) -> None:
         self.path = Path(path)
-        try:
+        with named(self.path):
             self._conn = connect(self.path)
             try:
                 if readonly:
@@ -145,17 +145,15 @@ class HistoryDB:
                     # the process dying (kill -9); on power loss the last commits may roll back.
                     mode = locked(self._conn, "PRAGMA journal_mode = WAL").fetchone()[0]
                     if mode.lower() != "wal":
-                        raise HistoryError(f"{self.path}: SQLite refused WAL mode ({mode})")
+                        raise HistoryError(f"SQLite refused WAL mode ({mode})")
                     self._conn.execute("PRAGMA synchronous = NORMAL")
                     migrate(self._conn)
                 version = self._conn.execute("PRAGMA user_version").fetchone()[0]
                 if readonly and version != SCHEMA_VERSION:
-                    raise HistoryError(f"{self.path}: schema {version}, expected {SCHEMA_VERSION}")
+                    raise HistoryError(f"schema {version}, expected {SCHEMA_VERSION}")
             except BaseException:
                 self._conn.close()
                 raise
-        except sqlite3.Error as exc:
-            raise HistoryError(f"{self.path}: {exc}") from None
 
     def close(self) -> None:
         self._conn.close()
