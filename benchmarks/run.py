@@ -45,7 +45,6 @@ from ._common import (
     save,
     server_process,
 )
-from .churn import churn
 
 SIX = [str(n) for n in BackendName]
 # What IonQClient(timeout=30.0) means, given to the bare-aiohttp side too.
@@ -399,6 +398,8 @@ async def measure(quick: bool) -> list[Figure]:
         print(figures[-1].name, "done", file=sys.stderr)
     figures.append(import_time(3 if quick else 15))
     figures.append(structuring(1_000, 5 if quick else 50))
+    from .churn import churn  # the monitor: the `service` extra, imported only here
+
     figures.append(await churn(100 if quick else 500))
     return figures
 

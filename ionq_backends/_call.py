@@ -18,6 +18,7 @@ from time import monotonic
 from typing import Any, NamedTuple, TypeVar
 
 import aiohttp
+from cattrs.errors import BaseValidationError
 from yarl import URL
 
 from ._constants import MAX_REDIRECTS
@@ -28,6 +29,8 @@ from ._retry import RetryPolicy
 from ._transport import Attempt, Transport
 from ._urls import same_origin
 from ._wire import Request, decipher_response
+from ._wire.converter import problems
+from ._wire.hooks import Invalid as Unfit
 
 __all__ = ["Caller", "Reply", "Sleep", "as_ionq_error", "collect", "recording", "settle"]
 
@@ -210,6 +213,8 @@ def as_ionq_error(
             APIConnectionError(described))  # fmt: skip
     elif isinstance(exc, TimeoutError):  # the attempt's total
         error = APITimeoutError(f"timed out after {timeout:g}s" if timeout else "timed out")
+    elif parsing and isinstance(exc, Unfit | BaseValidationError):  # a converter's problems
+        error = Invalid(problems(exc))
     elif parsing and isinstance(exc, _UNREADABLE):
         error = Invalid([("", f"unreadable body ({type(exc).__name__}: {str(exc)[:80]})")])
     else:

@@ -9,7 +9,7 @@ import os
 import random as _random
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
-from typing import Any, Self
+from typing import Any, Self, cast
 
 import aiohttp
 import attrs
@@ -94,6 +94,8 @@ class IonQClient:
         self._verbose = verbose_status
         self._converter = shared_converter(self.api_version, strict=strict)
         self._backend = structurer(self._converter, Backend)
+        hook = self._converter.get_structure_hook(Backend)  # for the usual poll: cattrs' own
+        self._backend_hook = cast("Callable[[Any], Backend]", hook)  # (its type is optional)
         self._backends = structurer(self._converter, list[Backend])
         self._listed: list[str] = []  # the names of the last list the API answered
         self._random = random or _random.random
@@ -119,9 +121,8 @@ class IonQClient:
         max_retries: int | None = None,
         retry_after_cap: float | None = None,
     ) -> IonQClient:
-        """A client with other options that shares this one's connection pool and concurrency
-        bound: `client.with_options(timeout=5).get_backend(name)`. Closing it leaves this one
-        open; closing this one closes both."""
+        """A client with other options on this one's pool and concurrency bound, as in
+        `client.with_options(timeout=5).get_backend(name)`; closing this one closes both."""
         changed = _params.retry_policy(
             self._caller.policy, max_retries=max_retries, retry_after_cap=retry_after_cap
         )
@@ -320,8 +321,7 @@ class IonQClient:
     # Internals
 
     def _asked(self, names: Iterable[str]) -> Plan:
-        """Each name's own request. A fan-out's names are data (often the API's own): one that
-        no path can carry is that name's error, never the whole call's."""
+        """Each name's own request; one no path can carry (names are data) is that name's error."""
         plan: Plan = {}
         for name in names:
             try:
@@ -333,7 +333,7 @@ class IonQClient:
 
     def _pick(self, reply: Reply, name: str, *, listed: bool = False) -> Backend:
         if not listed and self._profile.answers_with_the_backend:  # the usual poll: no search
-            backend = self._caller.parse(reply, self._backend)
+            backend = self._caller.parse(reply, self._backend_hook)
         else:
             select = self._profile.select_listed if listed else self._profile.select_backend
 

@@ -226,8 +226,8 @@ async def test_a_parser_surprise_becomes_a_validation_error_naming_the_request(
         def explode(data: Any, where: str = "") -> Any:
             raise OverflowError("int too large to convert")
 
-        monkeypatch.setattr(client, "_backend", explode)
-        monkeypatch.setattr(client, "_backends", explode)
+        for structure in ("_backend", "_backend_hook", "_backends"):
+            monkeypatch.setattr(client, structure, explode)
         with pytest.raises(ResponseValidationError) as caught:
             await client.list_backends()
         snapshot = await client.get_backends(["qpu.aria-1"])

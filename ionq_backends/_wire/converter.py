@@ -218,7 +218,7 @@ def _object_hook(converter: cattrs.Converter, cls: type, shape: Shape) -> Hook:
         if f.name not in supplied and getattr(f.type, "__args__", ())[-1:] == (type(None),)
     }  # fmt: skip
 
-    def structure(obj: Any, _type: Any) -> Any:
+    def structure(obj: Any, _type: Any = cls) -> Any:
         if type(obj) is not dict:
             if obj is None and null_is_empty:
                 obj = {}
