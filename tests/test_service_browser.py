@@ -167,21 +167,22 @@ def test_live_page_updates_draws_and_escapes(browser: Any, tmp_path: Path) -> No
 
 
 def _screenshot(browser: Any, db: Path, drawn: str) -> None:
-    """docs/serve.png: the default emulator fleet over a seeded week, one QPU failing to poll."""
+    """docs/serve.png: the default emulator fleet over a seeded week, one QPU unreadable."""
     from selenium.webdriver.support.ui import WebDriverWait
 
     seed_history(db, QUEUES)
 
     def scene(emulator: Emulator) -> None:
         emulator.set_backend("qpu.forte-enterprise-2", status="calibrating")
-        emulator.inject("/v0.4/backends/qpu.forte-enterprise-3", status=503, times=10**6)
+        # The monitor reads the fleet from the list: a malformed item fails that QPU alone.
+        emulator.set_backend("qpu.forte-enterprise-3", status=503)
 
     with ServerThread(db, scene, interval=0.5) as server:
         browser.get(server.url + "#7d")
         WebDriverWait(browser, 20, 0.05).until(lambda d: d.execute_script(drawn) >= len(QUEUES))
         WebDriverWait(browser, 20, 0.05).until(
             lambda d: (
-                "ServerError"
+                "invalid response"
                 in d.execute_script("return document.querySelector('#fleet tbody').textContent;")
             )
         )
