@@ -4,7 +4,8 @@ Each leaf type has one hook (`hooks`). Each model's hook is `cattrs.gen.make_dic
 with the version's `override`s, behind `_object_hook`, which hands the generated function what
 the wire does not carry: the unknown keys (`extra`), the API version, the defaults of keys the
 wire may leave out, and the other key a field may come under. Strict mode is cattrs'
-`forbid_extra_keys`. Every failure becomes (JSON path, message) pairs in `problems()`.
+`forbid_extra_keys`; in lenient mode a bad optional leaf costs only itself (`None`, its value
+kept in `extra`). Every failure becomes (JSON path, message) pairs in `problems()`.
 """
 
 from __future__ import annotations
