@@ -3,8 +3,10 @@
     python -m benchmarks._instructions_worker --side sdk|bare --base-url URL --warmup W --count N
         [--in-flight K]
 
-It makes W warm-up GETs of one backend, then N more, against a server in another process, and
-prints one JSON line describing what it fetched. It does nothing else, so that two runs that
+It makes W warm-up GETs, then N more, against a server in another process, and prints one JSON
+line describing what it fetched. The GETs of a batch name distinct backends (`qpu.bench-<i>`,
+which the server holds): identical GETs in flight would share one request (single-flight), and
+the figure is the cost of a request. It does nothing else, so that two runs that
 differ only in N differ only by the requests between them (see `benchmarks.instructions`).
 
 With K > 1 (32 by default, as the overhead figure) each batch is gathered at once: the SDK with
@@ -30,7 +32,13 @@ from typing import Any
 # (total=T, connect=min(10, T), sock_read=T). The baseline keeps it even if the SDK changes how it
 # spends its deadline, so that the comparison stays with the code a user would write.
 BASELINE_TIMEOUT = {"total": 30.0, "connect": 10.0, "sock_read": 30.0}
-NAME = "qpu.forte-1"
+NAME = "qpu.forte-1"  # the backend the structuring side reads
+
+
+def names(count: int) -> list[str]:
+    """The backends one batch asks for: each once, so that no two GETs are identical (the
+    server holds them: `benchmarks._server --backends`)."""
+    return [f"qpu.bench-{i}" for i in range(count)]
 
 
 async def sdk(base_url: str, warmup: int, count: int, in_flight: int) -> Any:
@@ -45,10 +53,10 @@ async def sdk(base_url: str, warmup: int, count: int, in_flight: int) -> Any:
         last = None
         for batch in (warmup, count):
             if in_flight == 1:
-                for _ in range(batch):
-                    last = await client.get_backend(NAME)
+                for name in names(batch):
+                    last = await client.get_backend(name)
             else:
-                results = await asyncio.gather(*(client.get_backend(NAME) for _ in range(batch)))
+                results = await asyncio.gather(*map(client.get_backend, names(batch)))
                 last = results[-1]
         return {
             "name": last.name if last is not None else None,
@@ -59,28 +67,28 @@ async def sdk(base_url: str, warmup: int, count: int, in_flight: int) -> Any:
 async def bare(base_url: str, warmup: int, count: int, in_flight: int) -> Any:
     import aiohttp
 
-    url = f"{base_url}/v0.4/backends/{NAME}"
+    root = f"{base_url}/v0.4/backends/"
     timeout = aiohttp.ClientTimeout(**BASELINE_TIMEOUT)
     connector = aiohttp.TCPConnector(limit=max(in_flight, 8))  # the SDK's pool, never smaller
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         gate = asyncio.Semaphore(in_flight)
 
-        async def one() -> Any:
+        async def one(name: str) -> Any:
             # Kept, as the SDK keeps its Backend: discarding it would do less than any client.
-            async with session.get(url) as response:
+            async with session.get(root + name) as response:
                 return json.loads(await response.read())
 
-        async def bounded() -> Any:
+        async def bounded(name: str) -> Any:
             async with gate:  # what a hand-written fan-out needs to stay bounded
-                return await one()
+                return await one(name)
 
         last = None
         for batch in (warmup, count):
             if in_flight == 1:
-                for _ in range(batch):
-                    last = await one()
+                for name in names(batch):
+                    last = await one(name)
             else:
-                results = await asyncio.gather(*(bounded() for _ in range(batch)))
+                results = await asyncio.gather(*map(bounded, names(batch)))
                 last = results[-1]
         return {"name": last["backend"] if last is not None else None}
 

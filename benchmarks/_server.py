@@ -1,4 +1,5 @@
-"""A benchmark server process: the emulator, plus `--backends N` extra names, until stdin closes.
+"""A benchmark server process: the emulator, plus `--backends N` copies of qpu.forte-1 named
+`qpu.bench-<i>`, until stdin closes.
 
 Prints one JSON line `{"base_url": ...}` once it listens.
 """
@@ -11,13 +12,15 @@ import json
 import sys
 
 from ionq_backends.emulator import Emulator
+from ionq_backends.emulator._fleet import default_fleet
 
 
 async def serve(latency: float, backends: int) -> None:
     # No request log: its growth would slow the server while the first figures run.
     async with Emulator(latency=latency, record_requests=False) as emulator:
+        like = default_fleet()["qpu.forte-1"]  # so that each answer is the usual backend's
         for i in range(backends):
-            emulator.set_backend(f"qpu.bench-{i}", qubits=36, average_queue_time=1000.0)
+            emulator.set_backend(f"qpu.bench-{i}", **like.fields, **like.extra)
         print(json.dumps({"base_url": emulator.base_url}), flush=True)
         # Stop when the parent closes our stdin (or dies): no orphan servers.
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)

@@ -140,7 +140,10 @@ def measure(plan: Plan, loop: str, json_lib: str, in_flight: int) -> Figure:
     shape = ["--in-flight", str(in_flight)]
     sdk_options = [*shape, "--loop", loop, "--json", json_lib]
     speedups = loop != "asyncio" or json_lib != "json"
-    with tempfile.TemporaryDirectory(prefix="ionq-callgrind-") as tmp, server_process() as url:
+    with (
+        tempfile.TemporaryDirectory(prefix="ionq-callgrind-") as tmp,
+        server_process(backends=plan.high) as url,
+    ):
         workdir = Path(tmp)
         # The baseline first, then the SDK: both orders give the same counts (no wall clock here).
         bare = per_request("bare", url, plan, shape, workdir)

@@ -92,17 +92,51 @@ async def fan_out(repeats: int) -> Figure:
     )
 
 
+async def round_trip(repeats: int) -> Figure:
+    """A whole-fleet get_backends() after its first round, against one get_backend(), at 100 ms
+    latency: when the list covers every name, and when it leaves two out (the live list)."""
+    ratios: dict[str, float] = {}
+    for shape, unlisted in (("covers", set()), ("leaves out 2", {SIX[1], SIX[2]})):
+        async with Emulator(latency=0.1) as emulator:
+            emulator.unlisted = unlisted
+            async with IonQClient(base_url=emulator.base_url) as client:
+                await client.get_backends()  # the first round learns what the list leaves out
+                whole: list[float] = []
+                one: list[float] = []
+                for repeat in range(repeats):
+                    for work, into in rotated(
+                        [(client.get_backends, whole), (lambda: client.get_backend(SIX[0]), one)],
+                        repeat,
+                    ):
+                        started = time.perf_counter()
+                        await work()
+                        into.append(time.perf_counter() - started)
+        ratios[shape] = median(whole) / median(one)
+    worst = max(ratios.values())
+    return Figure(
+        "round-trip",
+        worst,
+        "x one get_backend()",
+        "<= 1.05",
+        worst <= 1.05,
+        "whole-fleet get_backends() after the first round, 100 ms latency: "
+        + ", ".join(f"list {shape} {ratio:.3f}x" for shape, ratio in ratios.items()),
+    )
+
+
 async def overhead(base_url: str, calls: int, in_flight: int, repeats: int) -> Figure:
     timeout = SAME_TIMEOUT
-    url = f"{base_url}/v0.4/backends/{SIX[0]}"
+    # Distinct backends (copies of qpu.forte-1): identical GETs in flight would share a request.
+    names = [f"qpu.bench-{i}" for i in range(calls)]
+    root = f"{base_url}/v0.4/backends/"
 
     async def sdk() -> float:
         async with IonQClient(
             base_url=base_url, max_concurrency=in_flight, timeout=timeout
         ) as client:
-            await asyncio.gather(*(client.get_backend(SIX[0]) for _ in range(in_flight)))
+            await asyncio.gather(*map(client.get_backend, names[:in_flight]))
             started = time.perf_counter()
-            await asyncio.gather(*(client.get_backend(SIX[0]) for _ in range(calls)))
+            await asyncio.gather(*map(client.get_backend, names))
             return calls / (time.perf_counter() - started)
 
     async def bare() -> float:
@@ -110,15 +144,15 @@ async def overhead(base_url: str, calls: int, in_flight: int, repeats: int) -> F
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
             gate = asyncio.Semaphore(in_flight)
 
-            async def one() -> Any:
+            async def one(name: str) -> Any:
                 # The parsed result is returned and kept, as the SDK's Backends are: a baseline
                 # that discarded its data would do less work than any real client (about 3%).
-                async with gate, session.get(url) as response:
+                async with gate, session.get(root + name) as response:
                     return json.loads(await response.read())
 
-            await asyncio.gather(*(one() for _ in range(in_flight)))
+            await asyncio.gather(*map(one, names[:in_flight]))
             started = time.perf_counter()
-            await asyncio.gather(*(one() for _ in range(calls)))
+            await asyncio.gather(*map(one, names))
             return calls / (time.perf_counter() - started)
 
     await sdk()  # a warm-up pass of each, discarded: the server process has just started
@@ -386,9 +420,12 @@ async def measure(quick: bool) -> list[Figure]:
     repeats = 2 if quick else 5
     figures = [await fan_out(repeats)]
     print(figures[-1].name, "done", file=sys.stderr)
-    with server_process() as base_url:
+    figures.append(await round_trip(repeats + 4))
+    print(figures[-1].name, "done", file=sys.stderr)
+    calls = 300 if quick else 2_000
+    with server_process(backends=calls) as base_url:
         # The noisiest figure on a shared machine: more repeats than the others.
-        figures.append(await overhead(base_url, 300 if quick else 2_000, 32, repeats + 4))
+        figures.append(await overhead(base_url, calls, 32, repeats + 4))
         print(figures[-1].name, "done", file=sys.stderr)
         figures.append(await soak(base_url, 12_000 if quick else 100_000, 1_200))
         print(figures[-1].name, "done", file=sys.stderr)

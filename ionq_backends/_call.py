@@ -4,7 +4,8 @@
 answer (`_wire.decipher_response`, pure), the redirect policy, the 401-on-public key fallback, the
 retry policy (`_retry`, pure) and the parse. Every exception that leaves a public call becomes an
 `IonQError` here, in `as_ionq_error`, with its method, path and request id attached and the key
-scrubbed from what the server said.
+scrubbed from what the server said. `Caller.reply` also shares one request among identical GETs
+in flight (single-flight) and answers from memory what is younger than a caller's `max_age`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import aiohttp
 from cattrs.errors import BaseValidationError
 from yarl import URL
 
-from ._constants import MAX_REDIRECTS
+from ._constants import MAX_REDIRECTS, MAX_REMEMBERED
 from ._errors import APIConnectionError, APIStatusError, APITimeoutError, IonQError
 from ._errors import ResponseValidationError as Invalid
 from ._logging import logger
@@ -80,8 +81,10 @@ class Caller:
         *,
         sleep: Sleep,
         random: Callable[[], float],
+        max_age: float | None = None,
     ) -> None:
         self.transport = transport
+        self.max_age = max_age  # seconds an answer may be reused for, unless a call says
         self.policy = policy
         self._sleep = sleep
         self._random = random
@@ -89,16 +92,21 @@ class Caller:
         self.key_rejected = False
         # What the latest failed attempt met, whether or not it was retried.
         self.last_failure: IonQError | None = None
+        self._flights: dict[Request, _Flight] = {}  # identical GETs in flight share one task
+        self._answers: dict[Request, tuple[float, Reply]] = {}  # the latest answer to each
 
     def derive(self, transport: Transport, policy: RetryPolicy) -> Caller:
-        """A caller with another transport and policy (`with_options`)."""
+        """A caller with another transport and policy (`with_options`), its own flights."""
         child = copy.copy(self)
         child.transport, child.policy = transport, policy
+        child._flights, child._answers = {}, {}
         return child
 
-    async def get(self, request: Request, parse: Callable[[Any], T]) -> tuple[T, Reply]:
+    async def get(
+        self, request: Request, parse: Callable[[Any], T], max_age: float | None = None
+    ) -> tuple[T, Reply]:
         """GET `request` and `parse` its JSON; only an `IonQError` (or a cancel) leaves it."""
-        reply = await self.reply(request)
+        reply = await self.reply(request, max_age)
         return self.parse(reply, parse), reply
 
     def parse(self, reply: Reply, parse: Callable[[Any], T]) -> T:
@@ -109,10 +117,70 @@ class Caller:
             error = self._placed(exc, reply.path, reply.request_id, parsing=True)
             raise error from error.__cause__
 
-    async def reply(self, request: Request) -> Reply:
-        """GET `request` until it answers 2xx, or raise the `IonQError` it ended with."""
+    async def reply(self, request: Request, max_age: float | None = None) -> Reply:
+        """GET `request` until it answers 2xx, or raise the `IonQError` it ended with.
+
+        The answer comes from memory if one younger than `max_age` seconds is kept; else from
+        the request already in flight for the same GET, if any. A waiter's cancel cancels the
+        request only when no other waiter is left.
+        """
+        self.transport.check_open()  # a closed client is the caller's mistake: RuntimeError
+        max_age = self.max_age if max_age is None else max_age
+        kept = self._answers.get(request) if max_age is not None else None
+        if kept is not None and monotonic() - kept[0] <= max_age:  # type: ignore[operator]
+            return _recorded(kept[1])
+        flight = self._flights.get(request)
+        if flight is not None:  # the same GET is in flight: wait for its outcome
+            return _recorded(await flight.join())
+        flight = self._flights[request] = _Flight()
+        try:
+            reply = await self._send(request)
+        except asyncio.CancelledError:
+            if flight.waiters:  # others wait for it: the request goes on for them alone
+                flight.task = asyncio.create_task(self._resend(request, flight))
+            else:
+                self._land(request, flight, None)
+            raise
+        except Exception as error:
+            self._land(request, flight, error)
+            raise
+        self._land(request, flight, reply)
+        return _recorded(reply)
+
+    async def _resend(self, request: Request, flight: _Flight) -> None:
+        """The request of a flight whose sender was cancelled, for the callers still waiting."""
+        try:
+            outcome: Reply | Exception | None = await self._send(request)
+        except asyncio.CancelledError:  # they all left
+            outcome = None
+        except Exception as error:
+            outcome = error
+        self._land(request, flight, outcome)
+
+    def _land(self, request: Request, flight: _Flight, outcome: Reply | Exception | None) -> None:
+        """End a flight: each waiter gets its outcome (`None`: cancelled); an answer is kept."""
+        if self._flights.get(request) is flight:
+            del self._flights[request]
+        if isinstance(outcome, Reply):
+            self._answers.pop(request, None)  # the newest last: the oldest is evicted first
+            self._answers[request] = (monotonic(), outcome)
+            if len(self._answers) > MAX_REMEMBERED:
+                del self._answers[next(iter(self._answers))]
+        for waiter in flight.waiters:
+            if waiter.done():
+                continue
+            if outcome is None:
+                waiter.cancel()
+            elif isinstance(outcome, Reply):
+                waiter.set_result(outcome)
+            else:  # each its own copy: a traceback each
+                own = outcome.with_context(method=None, path=None) if isinstance(
+                    outcome, IonQError) else outcome  # fmt: skip
+                waiter.set_exception(own)
+
+    async def _send(self, request: Request) -> Reply:
+        """The one request of a flight: attempts until 2xx or the error it ended with."""
         transport = self.transport
-        transport.check_open()  # a closed client is the caller's mistake: RuntimeError
         url = transport.url(request.path, request.params)
         path = "/" + url.path.lstrip("/")
         keyless = request.public and self.key_rejected
@@ -136,11 +204,8 @@ class Caller:
                 failure = self.last_failure = self._placed(exc, path, request_id)
             else:
                 _log(path, attempt, retry)
-                reply = Reply(data, path, attempt.headers.get("x-request-id"), attempt.status,
-                              attempt.headers, retry + 1, monotonic() - began, keyless)  # fmt: skip
-                if (replies := _replies.get()) is not None:
-                    replies.append(reply)
-                return reply
+                return Reply(data, path, attempt.headers.get("x-request-id"), attempt.status,
+                             attempt.headers, retry + 1, monotonic() - began, keyless)  # fmt: skip
             status = attempt.status if attempt else None
             if transport.closed:
                 raise self._placed(APIConnectionError("the client was closed"), path, None)
@@ -179,6 +244,43 @@ class Caller:
         placed = error.with_context(method="GET", path=path, request_id=request_id)
         _forget_frames(exc)
         return self.transport.scrubber.error(placed)
+
+
+class _Flight:
+    """One GET in flight: the futures of the callers that joined the one that sent it.
+
+    The sender awaits the request itself: a task per request would cost 33k instructions (6%)
+    on every call for what only a cancelled sender with others waiting needs. When that
+    happens, the request is sent again in a task of its own for the others: they get the
+    answer or the error, never the sender's cancel.
+    """
+
+    __slots__ = ("task", "waiters")
+
+    def __init__(self) -> None:
+        self.task: asyncio.Task[None] | None = None  # the resend, once the sender was cancelled
+        self.waiters: list[asyncio.Future[Reply]] = []
+
+    async def join(self) -> Reply:
+        waiter = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        try:
+            reply: Reply = await waiter
+        except asyncio.CancelledError:
+            self.waiters.remove(waiter)
+            task = self.task
+            if not self.waiters and task is not None and not task.done():  # the last one left
+                task.cancel()
+                await asyncio.wait([task])  # the request ends before its last caller does
+            raise
+        return reply
+
+
+def _recorded(reply: Reply) -> Reply:
+    """`reply`, recorded for `with_raw_response` in the caller's own context."""
+    if (replies := _replies.get()) is not None:
+        replies.append(reply)
+    return reply
 
 
 def _forget_frames(exc: BaseException) -> None:

@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime
 from typing import Any, Self, cast
 
 import aiohttp
-import attrs
 
 from . import _params
 from ._call import Caller, Reply, Sleep, collect, settle
@@ -43,6 +42,7 @@ from ._models import (
     whole_fleet,
 )
 from ._pages import pages
+from ._plan import Plan, asked, unknown_access
 from ._polling import changes, poll
 from ._raw import RawResponses
 from ._retry import RetryPolicy
@@ -53,15 +53,14 @@ from ._wire.converter import structurer
 
 __all__ = ["IonQClient"]
 
-Plan = dict[str, tuple[Request | IonQError, bool]]  # name -> (its request or error, listed?)
-
 
 class IonQClient:
     """Async client for IonQ's backends and characterizations endpoints.
 
     The key comes from `api_key`, else `$IONQ_API_KEY`, else none (these endpoints answer without
     one). `base_url` comes from the argument, else `$IONQ_BASE_URL`, else the IonQ host; the
-    version segment is appended here. Use as `async with IonQClient() as client: ...`.
+    version segment is appended here. `max_age` (seconds, off by default) lets a call answer from
+    an answer younger than it; each call may say its own. Use as `async with IonQClient() as c:`.
     """
 
     def __init__(
@@ -81,6 +80,7 @@ class IonQClient:
         random: Callable[[], float] | None = None,
         default_headers: Mapping[str, str] | None = None,
         user_agent: str | None = None,
+        max_age: float | None = None,
     ) -> None:
         sealed = _params.SealedKey(api_key if api_key is not None else os.environ.get(ENV_API_KEY))
         del api_key  # from here on, no frame of a failing constructor holds the key as a str
@@ -98,11 +98,11 @@ class IonQClient:
         self._backend_hook = cast("Callable[[Any], Backend]", hook)  # (its type is optional)
         self._backends = structurer(self._converter, list[Backend])
         self._listed: list[str] = []  # the names of the last list the API answered
+        self._left_out: list[Request | IonQError] = []  # the requests of the names it left out
         self._random = random or _random.random
         self._sleep = sleep
-        policy = _params.retry_policy(
-            RetryPolicy(), max_retries=max_retries, retry_after_cap=retry_after_cap
-        )
+        policy = _params.retry_policy(RetryPolicy(), max_retries=max_retries,
+                                      retry_after_cap=retry_after_cap)  # fmt: skip
         concurrency = _params.integer("max_concurrency", max_concurrency, low=1)
         self._transport = Transport(
             root=root / self.api_version,
@@ -112,7 +112,8 @@ class IonQClient:
             session=session,
             headers=_params.headers(default_headers, user_agent, USER_AGENT),
         )
-        self._caller = Caller(self._transport, policy, sleep=sleep, random=self._random)
+        self._caller = Caller(self._transport, policy, sleep=sleep, random=self._random,
+                              max_age=_params.max_age(max_age))  # fmt: skip
 
     def with_options(
         self,
@@ -165,53 +166,65 @@ class IonQClient:
         requests then go without it, and `has_access` is unknown)."""
         return self._caller.key_rejected
 
-    async def list_backends(self) -> list[Backend]:
+    async def list_backends(self, *, max_age: float | None = None) -> list[Backend]:
         """Every backend the API lists, in its order. One malformed item fails the whole call."""
         request = self._profile.list_backends(verbose=self._verbose)
-        backends, reply = await self._caller.get(request, self._backends)
-        return [_unknown_access(b) for b in backends] if reply.anonymous else backends
+        backends, reply = await self._caller.get(request, self._backends, _params.max_age(max_age))
+        return [unknown_access(b) for b in backends] if reply.anonymous else backends
 
-    async def get_backend(self, name: str) -> Backend:
+    async def get_backend(self, name: str, *, max_age: float | None = None) -> Backend:
         """One backend by name (v0.3 has no single-backend path: it is picked from the list)."""
         quoted = segment(_params.backend_name(name), "backend name")  # a bad one: ValueError
-        reply = await self._caller.reply(self._profile.backend(quoted, verbose=self._verbose))
-        return self._pick(reply, name)
+        request = self._profile.backend(quoted, verbose=self._verbose)
+        return self._pick(await self._caller.reply(request, _params.max_age(max_age)), name)
 
-    async def get_backends(self, names: Iterable[str] | None = None) -> BackendsSnapshot:
-        """Fetch many backends concurrently; by default the whole fleet: one list request, then
-        one each for the `BackendName`s it left out (a retired one shows as its error), or, if
-        it fails, for the names it gave last and every `BackendName`. Each name's failure is its
-        own, in `snapshot.errors`; names one request answers (v0.3's list) share it."""
+    async def get_backends(
+        self, names: Iterable[str] | None = None, *, max_age: float | None = None
+    ) -> BackendsSnapshot:
+        """Fetch many backends concurrently; by default the whole fleet in one round trip: the
+        list, and with it the `BackendName`s the last list left out (a retired one shows as its
+        error; one newly left out is asked after), or if it fails, the names it gave last and
+        every `BackendName`. Each name's failure is its own, in `snapshot.errors`."""
         self._transport.check_open()
+        age = _params.max_age(max_age)
         if names is not None:
-            return await self._fan_out(self._asked(_params.backend_names(names)))
+            return await self._fan_out(self._asked_for(_params.backend_names(names)), age)
         listing = self._profile.list_backends(verbose=self._verbose)
-        try:
-            reply = await self._caller.reply(listing)
-        except IonQError:  # a failed list is no news of the fleet: the names it gave last
-            return await self._fan_out(self._asked(whole_fleet(self._listed)))
-        self._listed = self._profile.listed_names(reply.data)
+        # What the last list left out is asked with this one: a round trip, not two.
+        done = await self._send([listing, *self._left_out], age)
+        if isinstance(answer := done[listing], IonQError):  # no news of the fleet
+            return await self._fan_out(self._asked_for(whole_fleet(self._listed)), age, done)
+        self._listed = self._profile.listed_names(answer.data)
         plan: Plan = dict.fromkeys(self._listed, (listing, True))
-        plan |= self._asked(n for n in whole_fleet() if n not in plan)
-        return await self._fan_out(plan, {listing: reply})
+        plan |= self._asked_for(n for n in whole_fleet() if n not in plan)
+        self._left_out = [request for request, listed in plan.values() if not listed]
+        return await self._fan_out(plan, age, done)
+
+    async def _send(
+        self, requests: Iterable[Request | IonQError], max_age: float | None
+    ) -> dict[Request, Reply | IonQError]:
+        """Each distinct request's reply or error, all sent concurrently."""
+        sent = [r for r in requests if isinstance(r, Request)]
+        got, failed = await settle(sent, lambda r: self._caller.reply(r, max_age))
+        return {**got, **failed}
 
     async def _fan_out(
-        self, plan: Plan, replies: dict[Request, Reply] | None = None
+        self,
+        plan: Plan,
+        max_age: float | None,
+        sent: Mapping[Request, Reply | IonQError] | None = None,
     ) -> BackendsSnapshot:
         """Each name's backend from its (request or error, found in a listing?) in `plan`;
-        requests not in `replies` yet are sent, each distinct one once, concurrently."""
-        replies = dict(replies or {})
-        sent = [r for r, _listed in plan.values() if isinstance(r, Request) and r not in replies]
-        got, failed = await settle(sent, self._caller.reply)
-        replies |= got
+        requests not `sent` yet are sent, each distinct one once, concurrently."""
+        done = dict(sent or {})
+        done |= await self._send((r for r, _ in plan.values() if r not in done), max_age)
 
         def backend(name: str) -> Backend:
             request, listed = plan[name]
-            if isinstance(request, IonQError):
-                raise request
-            if request in failed:
-                raise failed[request]
-            return self._pick(replies[request], name, listed=listed)
+            outcome = request if isinstance(request, IonQError) else done[request]
+            if isinstance(outcome, IonQError):
+                raise outcome
+            return self._pick(outcome, name, listed=listed)
 
         backends, errors = collect(plan, backend)
         return BackendsSnapshot(backends, errors, fetched_at=datetime.now(UTC))
@@ -320,16 +333,8 @@ class IonQClient:
 
     # Internals
 
-    def _asked(self, names: Iterable[str]) -> Plan:
-        """Each name's own request; one no path can carry (names are data) is that name's error."""
-        plan: Plan = {}
-        for name in names:
-            try:
-                quoted = segment(name, "backend name")
-                plan[name] = (self._profile.backend(quoted, verbose=self._verbose), False)
-            except ValueError as exc:
-                plan[name] = (IonQError(str(exc)), False)
-        return plan
+    def _asked_for(self, names: Iterable[str]) -> Plan:  # each name's request, or its error
+        return asked(self._profile, names, verbose=self._verbose)
 
     def _pick(self, reply: Reply, name: str, *, listed: bool = False) -> Backend:
         if not listed and self._profile.answers_with_the_backend:  # the usual poll: no search
@@ -342,9 +347,4 @@ class IonQClient:
                 return self._backend(item, where)
 
             backend = self._caller.parse(reply, pick)
-        return _unknown_access(backend) if reply.anonymous else backend
-
-
-def _unknown_access(backend: Backend) -> Backend:
-    # What `has_access` says of a request without a key is not what it says of the key.
-    return attrs.evolve(backend, has_access=None)
+        return unknown_access(backend) if reply.anonymous else backend

@@ -38,6 +38,9 @@ MAX_REDIRECTS: Final = 3
 ERROR_BODY_KEEP: Final = 2048
 MAX_ERROR_BODY_DEPTH: Final = 32
 
+# Answers kept for `max_age=` (the latest per distinct GET; the oldest evicted past this).
+MAX_REMEMBERED: Final = 1024
+
 # Characterizations.
 MAX_PAGE_SIZE: Final = 10
 

@@ -14,7 +14,7 @@ import attrs
 
 from ._retry import RetryPolicy
 
-__all__ = ["api_key", "backend_name", "backend_names", "finite", "headers", "integer",
+__all__ = ["api_key", "backend_name", "backend_names", "finite", "headers", "integer", "max_age",
            "retry_policy"]  # fmt: skip
 
 
@@ -26,6 +26,11 @@ def finite(name: str, value: Any, *, low: float = 0.0, inclusive: bool = False) 
         bound = f">= {low:g}" if inclusive else f"> {low:g}"
         raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
     return float(value)
+
+
+def max_age(value: float | None) -> float | None:
+    """`max_age=`: `None` (the client's default) or seconds >= 0."""
+    return None if value is None else finite("max_age", value, inclusive=True)
 
 
 def integer(name: str, value: Any, *, low: int, high: int | None = None) -> int:

@@ -344,10 +344,14 @@ async def test_100_concurrent_fan_outs_with_10_percent_503(fake_sleep: Sleep) ->
                                       "statusCode": 503}, status=503)  # fmt: skip
         return web.json_response({"backend": request.match_info["name"], "status": "available"})
 
+    # 100 clients on one pool: one client's identical GETs in flight would share one request.
     async with serve({"/v0.4/backends/{name}": flaky}) as base:
-        async with IonQClient(base_url=base, max_concurrency=32, sleep=fake_sleep) as client:
+        connector = aiohttp.TCPConnector(limit=32)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            clients = [IonQClient(base_url=base, session=session, sleep=fake_sleep)
+                       for _ in range(100)]  # fmt: skip
             async with asyncio.timeout(60):
-                snapshots = await asyncio.gather(*(client.get_backends() for _ in range(100)))
+                snapshots = await asyncio.gather(*(c.get_backends() for c in clients))
     for snapshot in snapshots:  # every name answered once, as a backend or as its error
         assert sorted([*snapshot, *snapshot.errors]) == sorted(BackendName)
         assert all(backend.name == name for name, backend in snapshot.items())

@@ -28,7 +28,7 @@ from .hooks import id_from_url, link_id, mismatch
 __all__ = ["Profile", "Request"]
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # a key of the caller's flights and answers, looked up often
 class Request:
     """One GET: `path` below the version root (its segments already quoted) and its query."""
 

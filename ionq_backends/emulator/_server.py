@@ -83,6 +83,8 @@ class Emulator:
         self.reject_key_on_public = reject_key_on_public
         self._public: set[str] = set()
         self.fleet: dict[str, Machine] = default_fleet(now)
+        # Names the list leaves out, each still answered by name (as the live list does).
+        self.unlisted: set[str] = set()
         self.requests: deque[RecordedRequest] = deque(maxlen=EMULATOR_REQUEST_LOG)
         self._record = record_requests
         self._faults = Faults()
@@ -272,7 +274,8 @@ class Emulator:
         status = request.query.get("status")
         if status is not None and status != "verbose":
             raise _BadQuery("status", 'querystring.status must be equal to "verbose"')
-        items = b",".join(self._encoded(request, m, rendering) for m in self.fleet.values())
+        listed = (m for name, m in self.fleet.items() if name not in self.unlisted)
+        items = b",".join(self._encoded(request, m, rendering) for m in listed)
         return web.Response(body=b"[" + items + b"]", content_type="application/json")
 
     async def _one(self, rendering: Rendering, request: web.Request) -> web.Response:

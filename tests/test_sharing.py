@@ -1,0 +1,210 @@
+"""One request for many callers: single-flight, `max_age`, and the whole fleet in one round trip.
+
+Against a real aiohttp.web server on loopback, whose handlers are held by events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from ionq_backends import BackendName, IonQClient, NotFoundError, _call
+
+from .conftest import ionq_tasks, serve
+
+ONE = "/v0.4/backends/{name}"
+
+
+def backend(name: str) -> dict[str, Any]:
+    return {"backend": name, "status": "available", "qubits": 36}
+
+
+class Gate:
+    """A handler that counts its requests and answers once `open` is set."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.count = 0
+        self.finished = 0
+        self.arrived = asyncio.Event()
+        self.open = asyncio.Event()
+        self.status = status
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.count += 1
+        self.arrived.set()
+        await self.open.wait()
+        self.finished += 1
+        if self.status != 200:
+            body = {"error": "Not Found", "message": "no such backend", "statusCode": 404}
+            return web.json_response(body, status=self.status)
+        return web.json_response(backend(request.match_info["name"]))
+
+
+async def test_50_concurrent_identical_gets_send_one_request() -> None:
+    gate = Gate()
+    async with serve({ONE: gate.handle}) as base, IonQClient(base_url=base) as client:
+        calls = [asyncio.create_task(client.get_backend("qpu.forte-1")) for _ in range(50)]
+        await gate.arrived.wait()
+        gate.open.set()
+        found = await asyncio.gather(*calls)
+        assert gate.count == 1
+        assert all(b == found[0] and b.name == "qpu.forte-1" for b in found)
+        await client.get_backend("qpu.forte-1")  # landed: the next call sends its own
+        assert gate.count == 2
+        assert ionq_tasks() == []
+
+
+async def test_every_waiter_gets_the_error_as_its_own_copy() -> None:
+    gate = Gate(status=404)
+    async with serve({ONE: gate.handle}) as base, IonQClient(base_url=base) as client:
+        calls = [asyncio.create_task(client.get_backend("qpu.gone")) for _ in range(3)]
+        await gate.arrived.wait()
+        gate.open.set()
+        errors = await asyncio.gather(*calls, return_exceptions=True)
+    assert gate.count == 1
+    assert all(isinstance(e, NotFoundError) for e in errors)
+    assert len({id(e) for e in errors}) == 3  # never one object raised in three tasks
+    assert {e.path for e in errors} == {"/v0.4/backends/qpu.gone"}  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("cancelled", [0, 1])  # the caller that sent it, and one that joined
+async def test_cancelling_one_waiter_leaves_the_others_their_answer(cancelled: int) -> None:
+    gate = Gate()
+    async with serve({ONE: gate.handle}) as base, IonQClient(base_url=base) as client:
+        calls = [asyncio.create_task(client.get_backend("qpu.forte-1")) for _ in range(3)]
+        await gate.arrived.wait()
+        calls[cancelled].cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await calls[cancelled]
+        gate.open.set()
+        others = [c for i, c in enumerate(calls) if i != cancelled]
+        found = await asyncio.gather(*others)
+        assert [b.name for b in found] == ["qpu.forte-1", "qpu.forte-1"]
+        # A joiner's cancel leaves the request alone; the sender's re-sends it for the others.
+        assert gate.count == (2 if cancelled == 0 else 1)
+        assert ionq_tasks() == []
+
+
+async def test_cancelling_every_waiter_ends_the_request() -> None:
+    gate = Gate()
+    async with serve({ONE: gate.handle}) as base, IonQClient(base_url=base) as client:
+        calls = [asyncio.create_task(client.get_backend("qpu.forte-1")) for _ in range(3)]
+        await gate.arrived.wait()
+        for call in calls:  # the sender first: a resend starts, then its last waiter leaves
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await call
+        assert ionq_tasks() == []  # nothing of the flight outlives its last caller
+        gate.open.set()
+        assert gate.finished == 0
+
+
+async def test_with_raw_response_records_each_waiters_own_reply() -> None:
+    gate = Gate()
+    async with serve({ONE: gate.handle}) as base, IonQClient(base_url=base) as client:
+        calls = [
+            asyncio.create_task(client.with_raw_response.get_backend("qpu.forte-1"))
+            for _ in range(2)
+        ]
+        await gate.arrived.wait()
+        gate.open.set()
+        raws = await asyncio.gather(*calls)
+    assert [r.status for r in raws] == [200, 200]
+    assert [r.parsed.name for r in raws] == ["qpu.forte-1"] * 2
+
+
+async def test_max_age_answers_from_memory_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(_call, "monotonic", lambda: now[0])
+    gate = Gate()
+    gate.open.set()
+    async with serve({ONE: gate.handle}) as base:
+        async with IonQClient(base_url=base) as client:  # off by default
+            await client.get_backend("qpu.forte-1")
+            await client.get_backend("qpu.forte-1")
+            assert gate.count == 2
+            await client.get_backend("qpu.forte-1", max_age=5)  # younger than 5 s: memory
+            assert gate.count == 2
+            now[0] += 5.001
+            await client.get_backend("qpu.forte-1", max_age=5)  # older: asked again
+            assert gate.count == 3
+        async with IonQClient(base_url=base, max_age=10) as client:  # the client's default
+            await client.get_backends(["qpu.aria-1"])
+            now[0] += 10
+            await client.get_backends(["qpu.aria-1"])  # exactly 10 s old: still fresh
+            assert gate.count == 4
+            await client.get_backends(["qpu.aria-1"], max_age=0)  # a call asks fresh
+            assert gate.count == 5
+
+
+async def test_max_age_never_keeps_an_error() -> None:
+    gate = Gate(status=404)
+    gate.open.set()
+    async with serve({ONE: gate.handle}) as base:
+        async with IonQClient(base_url=base, max_age=60) as client:
+            for _ in range(2):
+                with pytest.raises(NotFoundError):
+                    await client.get_backend("qpu.gone")
+    assert gate.count == 2
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3])
+async def test_the_memory_keeps_at_most_max_remembered_answers(
+    monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    monkeypatch.setattr(_call, "MAX_REMEMBERED", 2)
+    gate = Gate()
+    gate.open.set()
+    async with serve({ONE: gate.handle}) as base:
+        async with IonQClient(base_url=base, max_age=60) as client:
+            names = [f"qpu.b{i}" for i in range(limit)]
+            for name in names:
+                await client.get_backend(name)
+            before = gate.count
+            await client.get_backend(names[0])  # evicted only past the limit
+    assert gate.count - before == (1 if limit > 2 else 0)
+
+
+@pytest.mark.parametrize("value", [-1, float("nan"), float("inf")])
+def test_max_age_must_be_finite_seconds(value: float) -> None:
+    with pytest.raises(ValueError, match="max_age"):
+        IonQClient(max_age=value)
+
+
+async def test_the_whole_fleet_comes_in_one_round_trip_after_the_first() -> None:
+    """Round 2 on: the list handler answers only once a left-out name's request has arrived,
+    so a client that waited for the list before asking would time out."""
+    listed = [str(n) for n in BackendName if n != BackendName.ARIA_2]
+    rounds = 0
+    asked = asyncio.Event()
+    order: list[str] = []
+
+    async def listing(request: web.Request) -> web.Response:
+        order.append("list")
+        if rounds >= 2:
+            await asyncio.wait_for(asked.wait(), 5)
+        return web.json_response([backend(n) for n in listed])
+
+    async def one(request: web.Request) -> web.Response:
+        order.append(request.match_info["name"])
+        asked.set()
+        return web.json_response(backend(request.match_info["name"]))
+
+    routes = {"/v0.4/backends": listing, "/v0.4/backends/{name}": one}
+    async with serve(routes) as base, IonQClient(base_url=base) as client:
+        for number in (1, 2):
+            rounds = number  # what the list handler reads
+            asked.clear()
+            order.clear()
+            snapshot = await client.get_backends()
+            assert sorted(snapshot) == sorted(BackendName) and not snapshot.errors
+            assert sorted(order) == sorted(["list", "qpu.aria-2"])
+        listed.remove("qpu.forte-1")  # newly left out: asked after this list, still found
+        rounds = 1
+        order.clear()
+        snapshot = await client.get_backends()
+        assert sorted(snapshot) == sorted(BackendName)
+        assert order[-1] == "qpu.forte-1" and order.count("qpu.aria-2") == 1
