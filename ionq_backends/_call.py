@@ -137,17 +137,17 @@ class Caller:
             reply = await self._send(request)
         except asyncio.CancelledError:
             if flight.waiters:  # others wait for it: the request goes on for them alone
-                flight.task = asyncio.create_task(self._resend(request, flight))
+                flight.task = asyncio.create_task(self._resend(request, flight, max_age))
             else:
-                self._land(request, flight, None)
+                self._land(request, flight, None, max_age)
             raise
         except Exception as error:
-            self._land(request, flight, error)
+            self._land(request, flight, error, max_age)
             raise
-        self._land(request, flight, reply)
+        self._land(request, flight, reply, max_age)
         return _recorded(reply)
 
-    async def _resend(self, request: Request, flight: _Flight) -> None:
+    async def _resend(self, request: Request, flight: _Flight, max_age: float | None) -> None:
         """The request of a flight whose sender was cancelled, for the callers still waiting."""
         try:
             outcome: Reply | Exception | None = await self._send(request)
@@ -155,13 +155,20 @@ class Caller:
             outcome = None
         except Exception as error:
             outcome = error
-        self._land(request, flight, outcome)
+        self._land(request, flight, outcome, max_age)
 
-    def _land(self, request: Request, flight: _Flight, outcome: Reply | Exception | None) -> None:
-        """End a flight: each waiter gets its outcome (`None`: cancelled); an answer is kept."""
+    def _land(
+        self,
+        request: Request,
+        flight: _Flight,
+        outcome: Reply | Exception | None,
+        max_age: float | None,
+    ) -> None:
+        """End a flight: each waiter gets its outcome (`None`: cancelled). An answer is kept
+        when the call had a `max_age`: with none (the default) nothing is kept, nor paid for."""
         if self._flights.get(request) is flight:
             del self._flights[request]
-        if isinstance(outcome, Reply):
+        if isinstance(outcome, Reply) and max_age is not None:
             self._answers.pop(request, None)  # the newest last: the oldest is evicted first
             self._answers[request] = (monotonic(), outcome)
             if len(self._answers) > MAX_REMEMBERED:
