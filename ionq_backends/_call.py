@@ -121,8 +121,8 @@ class Caller:
         """GET `request` until it answers 2xx, or raise the `IonQError` it ended with.
 
         The answer comes from memory if one younger than `max_age` seconds is kept; else from
-        the request already in flight for the same GET, if any. A waiter's cancel cancels the
-        request only when no other waiter is left.
+        the request already in flight for the same GET, if any (`_Flight` says what a cancel
+        does to it).
         """
         self.transport.check_open()  # a closed client is the caller's mistake: RuntimeError
         max_age = self.max_age if max_age is None else max_age
