@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import platform
@@ -13,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -136,3 +139,22 @@ def report(
 def missed(figures: list[Figure], quick: bool) -> list[Figure]:
     """The figures that fail the run: any over budget, except timed ones in quick mode."""
     return [f for f in figures if f.ok is False and not (quick and f.timed)]
+
+
+async def start_monitor(*options: str) -> tuple[asyncio.subprocess.Process, str]:
+    """`python -m ionq_backends.service` on a free port with `options`: the process, its URL."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ionq_backends.service", "--port", "0", "--log-level", "error",
+        *options, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
+    if not line.startswith("ionq-backends serve: http://"):
+        raise RuntimeError(f"the monitor did not start: {line!r}")
+    return proc, line.split()[2]
+
+
+async def rounds_done(http: aiohttp.ClientSession, url: str) -> int:
+    """How many rounds a monitor process has folded in."""
+    async with http.get(url + "api/fleet") as response:
+        return int((await response.json())["rounds"])

@@ -20,13 +20,14 @@ import json
 import os
 import signal
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+
+from ._common import rounds_done, start_monitor
 
 RESULTS = Path(__file__).resolve().parent / "results" / "serve_load.json"
 RSS_BUDGET_MIB = 10.0
@@ -41,19 +42,6 @@ def rss_mib(pid: int) -> float:
 
 def fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-async def start_server(db: Path, interval: float) -> tuple[asyncio.subprocess.Process, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ionq_backends.service", "--emulator", "--db", str(db),
-        "--port", "0", "--interval", str(interval), "--log-level", "error",
-        stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
-    if not line.startswith("ionq-backends serve: http://"):
-        raise RuntimeError(f"the monitor did not start: {line!r}")
-    return proc, line.split()[2]
 
 
 class Client:
@@ -85,11 +73,6 @@ async def probe(http: aiohttp.ClientSession, url: str) -> tuple[int, float, int]
         return response.status, time.perf_counter() - started, len(body)
 
 
-async def rounds_done(http: aiohttp.ClientSession, url: str) -> int:
-    async with http.get(url + "api/fleet") as response:
-        return int((await response.json())["rounds"])
-
-
 async def sse_gauge(http: aiohttp.ClientSession, url: str) -> float:
     async with http.get(url + "metrics") as response:
         for line in (await response.text()).splitlines():
@@ -100,7 +83,8 @@ async def sse_gauge(http: aiohttp.ClientSession, url: str) -> float:
 
 async def measure(clients: int, seconds: float, interval: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = await start_server(Path(tmp) / "history.sqlite3", interval)
+        db = Path(tmp) / "history.sqlite3"
+        proc, url = await start_monitor("--emulator", "--db", str(db), "--interval", str(interval))
         try:
             return await load(proc.pid, url, clients, seconds)
         finally:

@@ -53,6 +53,7 @@ class Reply(NamedTuple):
     headers: Mapping[str, str]
     attempts: int  # the client's own attempts, retries included, redirects not
     elapsed: float  # seconds from the first attempt to the answer
+    received: float  # when it came, on the `time.monotonic()` clock
     anonymous: bool = False  # sent without the key, after the API rejected it
 
 
@@ -93,7 +94,7 @@ class Caller:
         # What the latest failed attempt met, whether or not it was retried.
         self.last_failure: IonQError | None = None
         self._flights: dict[Request, _Flight] = {}  # identical GETs in flight share one task
-        self._answers: dict[Request, tuple[float, Reply]] = {}  # the latest answer to each
+        self._answers: dict[Request, Reply] = {}  # the latest answer to each
 
     def derive(self, transport: Transport, policy: RetryPolicy) -> Caller:
         """A caller with another transport and policy (`with_options`), its own flights."""
@@ -126,9 +127,8 @@ class Caller:
         """
         self.transport.check_open()  # a closed client is the caller's mistake: RuntimeError
         max_age = self.max_age if max_age is None else max_age
-        kept = self._answers.get(request) if max_age is not None else None
-        if kept is not None and monotonic() - kept[0] <= max_age:  # type: ignore[operator]
-            return _recorded(kept[1])
+        if max_age is not None and (kept := self.kept(request, max_age)) is not None:
+            return _recorded(kept)
         flight = self._flights.get(request)
         if flight is not None:  # the same GET is in flight: wait for its outcome
             return _recorded(await flight.join())
@@ -146,6 +146,11 @@ class Caller:
             raise
         self._land(request, flight, reply, max_age)
         return _recorded(reply)
+
+    def kept(self, request: Request, max_age: float) -> Reply | None:
+        """The answer kept for `request`, if one is no older than `max_age` seconds."""
+        kept = self._answers.get(request)
+        return kept if kept is not None and monotonic() - kept.received <= max_age else None
 
     async def _resend(self, request: Request, flight: _Flight, max_age: float | None) -> None:
         """The request of a flight whose sender was cancelled, for the callers still waiting."""
@@ -170,7 +175,7 @@ class Caller:
             del self._flights[request]
         if isinstance(outcome, Reply) and max_age is not None:
             self._answers.pop(request, None)  # the newest last: the oldest is evicted first
-            self._answers[request] = (monotonic(), outcome)
+            self._answers[request] = outcome
             if len(self._answers) > MAX_REMEMBERED:
                 del self._answers[next(iter(self._answers))]
         for waiter in flight.waiters:
@@ -211,8 +216,9 @@ class Caller:
                 failure = self.last_failure = self._placed(exc, path, request_id)
             else:
                 _log(path, attempt, retry)
+                now = monotonic()
                 return Reply(data, path, attempt.headers.get("x-request-id"), attempt.status,
-                             attempt.headers, retry + 1, monotonic() - began, keyless)  # fmt: skip
+                             attempt.headers, retry + 1, now - began, now, keyless)  # fmt: skip
             status = attempt.status if attempt else None
             if transport.closed:
                 raise self._placed(APIConnectionError("the client was closed"), path, None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import functools
 import os
 import random as _random
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
@@ -236,13 +237,14 @@ class IonQClient:
         interval: float = DEFAULT_WATCH_INTERVAL,
         jitter: float = DEFAULT_WATCH_JITTER,
         ignore: Iterable[str] = DEFAULT_WATCH_IGNORE,
+        max_age: float | None = None,
     ) -> AsyncGenerator[PollRound, None]:
-        """Fetch `names` every `interval` seconds and yield every round as a `PollRound`, for a
-        service that needs each round (data age, metrics, history) as well as its changes.
-        `names` may be a callable, asked at the start of every round. Rounds run start to start,
-        jittered by `jitter` so that pollers drift apart, and never overlap. Only cancellation or
-        `aclose()` ends it."""
-        return poll(self.get_backends, names, interval=interval, jitter=jitter, ignore=ignore,
+        """Every `interval` seconds, `get_backends(names, max_age=max_age)` as a `PollRound`: for
+        a service that needs each round (data age, metrics, history) as well as its changes.
+        `names` may be a callable, asked each round. Rounds run start to start, jittered by
+        `jitter` so that pollers drift apart, never overlapping, until cancelled or closed."""
+        fetch = functools.partial(self.get_backends, max_age=_params.max_age(max_age))
+        return poll(fetch, names, interval=interval, jitter=jitter, ignore=ignore,
                     sleep=self._sleep, random=self._random)  # fmt: skip
 
     def watch(

@@ -142,6 +142,23 @@ async def test_max_age_answers_from_memory_only_when_asked(monkeypatch: pytest.M
             assert gate.count == 6
 
 
+async def test_a_poll_with_max_age_0_asks_every_round_and_keeps_what_it_got() -> None:
+    gate = Gate()
+    gate.open.set()
+    async with serve({ONE: gate.handle}) as base, IonQClient(base_url=base) as client:
+        rounds = client.poll(["qpu.forte-1"], interval=0.001, max_age=0)
+        try:
+            for expected in (1, 2):
+                await anext(rounds)
+                assert gate.count == expected  # each round asked afresh
+        finally:
+            await rounds.aclose()
+        await client.get_backend("qpu.forte-1", max_age=60)  # the last round's answer
+        assert gate.count == 2
+        await client.get_backend("qpu.forte-1", max_age=0)
+        assert gate.count == 3
+
+
 async def test_max_age_never_keeps_an_error() -> None:
     gate = Gate(status=404)
     gate.open.set()

@@ -18,7 +18,12 @@ from .._constants import ERROR_BODY_KEEP, MAX_ERROR_BODY_DEPTH
 from .._errors import APIStatusError, ResponseValidationError, error_for_status
 from .._retry import parse_retry_after
 
-__all__ = ["decipher_response", "decode_json", "parse_error_body"]
+__all__ = ["decipher_response", "decode_json", "error_body", "parse_error_body"]
+
+
+def error_body(status: int, message: str, **more: Any) -> dict[str, Any]:
+    """IonQ's error shape, for the emulator and the monitor to answer in."""
+    return {"error": HTTPStatus(status).phrase, "message": message, "statusCode": status, **more}
 
 
 def decipher_response(status: int, headers: Mapping[str, str], body: bytes) -> Any:

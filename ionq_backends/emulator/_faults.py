@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from http import HTTPStatus
 from typing import Any
 
 import attrs
 from aiohttp import web
 
 from .. import _params
+from .._wire.response import error_body
 
-__all__ = ["Fault", "Faults", "disconnect", "error", "error_body", "json_response"]
+__all__ = ["Fault", "Faults", "disconnect", "error", "json_response"]
 
 
 @attrs.define
@@ -60,10 +60,6 @@ class Faults:
         if fault.times <= 0:
             queue.popleft()
         return fault
-
-
-def error_body(status: int, message: str, **more: Any) -> dict[str, Any]:
-    return {"error": HTTPStatus(status).phrase, "message": message, "statusCode": status, **more}
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:

@@ -35,6 +35,7 @@ from ._constants import (
 from ._durations import parse_duration, parse_instant
 from ._history import choose_step, event_json, series_json
 from ._hosts import host_check
+from ._ionq_api import IonQApi, add_routes
 from ._monitor import Monitor
 from ._sse import stream
 
@@ -134,7 +135,8 @@ def create_app(
         raise TypeError("allowed_hosts must be an iterable of host names, not one string")
     app = web.Application(middlewares=[host_check(allowed_hosts)])
     app[MONITOR] = monitor
-    app[_SETTINGS] = _Settings(_assets(), STALLED_INTERVALS * interval + timeout, unhealthy_after)
+    stalled_after = STALLED_INTERVALS * interval + timeout
+    app[_SETTINGS] = _Settings(_assets(), stalled_after, unhealthy_after)
     app.cleanup_ctx.append(_lifetime)
     app.on_shutdown.append(_shutdown)
     app.on_response_prepare.append(_security_headers)
@@ -146,6 +148,8 @@ def create_app(
     app.router.add_get("/api/fleet", _fleet)
     app.router.add_get("/api/history", _history)
     app.router.add_get("/healthz", _healthz)
+    ionq_api = IonQApi(monitor, fresh_for=interval, stale_after=stalled_after)
+    add_routes(app, ionq_api)
     return app
 
 

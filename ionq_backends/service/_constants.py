@@ -34,6 +34,10 @@ NICE_STEPS: Final = (
 MAX_EVENTS: Final = 500
 MAX_NAME_LENGTH: Final = 200
 
+# IonQ's endpoints (`_ionq_api`): failed upstream reads remembered at once, each answered as
+# failed for one interval; past this many, the oldest is forgotten first.
+MAX_FAILED_READS: Final = 1024
+
 # /healthz: unhealthy when every backend failed this many rounds in a row, or when no round has
 # ended for this many intervals (plus the client's timeout, which a slow round may use up).
 UNHEALTHY_FAILED_ROUNDS: Final = 3

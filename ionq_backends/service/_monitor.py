@@ -127,7 +127,11 @@ class Monitor:
             # The whole fleet by default, as watch() asks for it: what the API lists each round,
             # and every BackendName. A name it lists no more goes missing from the rounds, and
             # is forgotten when the round says it is gone.
-            rounds = client.poll(self.fixed_names, interval=self.interval, jitter=self.jitter)
+            # max_age=0: every round asks afresh, and the client keeps what it got, for IonQ's
+            # endpoints to answer from (`_ionq_api`).
+            rounds = client.poll(
+                self.fixed_names, interval=self.interval, jitter=self.jitter, max_age=0
+            )
             try:
                 async for poll_round in rounds:
                     try:

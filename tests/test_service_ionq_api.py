@@ -1,0 +1,235 @@
+"""The monitor answers IonQ's public read endpoints from its rounds (`service/_ionq_api.py`):
+in IonQ's shapes (checked against tests/spec), with Age and Cache-Control, IonQ's 404 for what
+it does not poll, and no upstream request beyond its own rounds."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import jsonschema
+import pytest
+from aiohttp import web
+
+from ionq_backends import IonQClient, NotFoundError
+from ionq_backends.emulator import Emulator
+from ionq_backends.service import MONITOR, _ionq_api, create_app
+
+from .service_support import running
+from .test_conformance import V3, response_schema, v4_schemas
+
+HOUR = 3600.0  # one round per test: every later upstream request is the endpoints' doing
+
+
+def make_app(emulator: Emulator, tmp_path: Path, **options: Any) -> web.Application:
+    version = options.pop("api_version", "v0.4")
+    key = options.pop("api_key", None)
+
+    def client() -> IonQClient:
+        return IonQClient(key, base_url=emulator.base_url, api_version=version, max_retries=0)
+
+    options.setdefault("interval", HOUR)
+    return create_app(client_factory=client, db_path=tmp_path / "history.sqlite3", **options)
+
+
+@pytest.fixture
+async def serve(ionq_emulator: Emulator, tmp_path: Path) -> AsyncIterator[str]:
+    app = make_app(ionq_emulator, tmp_path)
+    async with running(app) as url:
+        await app[MONITOR].wait_rounds(1)
+        yield url
+
+
+def backends_requests(emulator: Emulator) -> int:
+    """How many backends reads (the list or one backend) reached the upstream API."""
+    return sum(1 for r in emulator.requests if r.path.rstrip("/").count("/") <= 3
+               and "/backends" in r.path and "characterizations" not in r.path)  # fmt: skip
+
+
+async def get(url: str, **headers: str) -> tuple[int, Any, Any]:
+    async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as response:
+        return response.status, await response.json(), response.headers
+
+
+async def test_v04_answers_conform_to_the_spec_and_carry_age_and_max_age(
+    serve: str, ionq_emulator: Emulator
+) -> None:
+    schemas = v4_schemas()
+    status, fleet, headers = await get(serve + "v0.4/backends")
+    assert status == 200
+    jsonschema.validate(fleet, schemas["backends"])
+    assert {b["backend"] for b in fleet} == set(ionq_emulator.fleet)
+    assert headers["Cache-Control"] == "public, max-age=3600"
+    assert 0 <= int(headers["Age"]) < 60
+    for item in fleet:
+        name = item["backend"]
+        status, one, _ = await get(serve + f"v0.4/backends/{name}")
+        assert status == 200
+        jsonschema.validate(one, schemas["backend"])
+        assert one == item  # the very item of the list the round kept
+        status, page, _ = await get(serve + f"v0.4/backends/{name}/characterizations?limit=2")
+        assert status == 200
+        jsonschema.validate(page, schemas["characterizations"])
+
+
+async def test_reads_through_the_monitor_send_nothing_upstream_beyond_its_rounds(
+    serve: str, ionq_emulator: Emulator
+) -> None:
+    before = backends_requests(ionq_emulator)
+    assert before >= 1
+    async with IonQClient(base_url=serve) as client:
+        direct = await IonQClient(base_url=ionq_emulator.base_url).__aenter__()
+        try:
+            through, upstream = await client.get_backends(), await direct.get_backends()
+        finally:
+            await direct.close()
+        for _ in range(20):
+            await client.get_backends()
+            await client.get_backend("qpu.forte-1")
+    assert set(through) == set(upstream) and not through.errors
+    assert {n: b.status for n, b in through.items()} == {n: b.status for n, b in upstream.items()}
+    # The direct client's list is the one request more; the 41 reads through the monitor none.
+    assert backends_requests(ionq_emulator) == before + 1
+
+
+async def test_a_name_the_list_leaves_out_is_answered_from_the_rounds_own_request(
+    ionq_emulator: Emulator, tmp_path: Path
+) -> None:
+    ionq_emulator.unlisted.add("qpu.forte-1")
+    app = make_app(ionq_emulator, tmp_path, names=["qpu.forte-1", "qpu.aria-1"])
+    async with running(app) as url:
+        await app[MONITOR].wait_rounds(1)
+        before = backends_requests(ionq_emulator)
+        async with IonQClient(base_url=url) as client:
+            forte = await client.get_backend("qpu.forte-1")
+            aria = await client.get_backend("qpu.aria-1")
+        assert (forte.name, aria.name) == ("qpu.forte-1", "qpu.aria-1")
+        assert backends_requests(ionq_emulator) == before
+
+
+async def test_a_name_it_does_not_poll_is_ionqs_404(
+    ionq_emulator: Emulator, tmp_path: Path
+) -> None:
+    app = make_app(ionq_emulator, tmp_path, names=["qpu.aria-1"])
+    async with running(app) as url:
+        await app[MONITOR].wait_rounds(1)
+        for path in ("v0.4/backends/qpu.forte-1", "v0.4/backends/qpu.forte-1/characterizations"):
+            status, body, _ = await get(url + path)
+            assert status == 404
+            assert body["statusCode"] == 404 and body["error"] == "Not Found"
+            assert "'qpu.forte-1' is not polled by this monitor" in body["message"]
+        async with IonQClient(base_url=url) as client:
+            with pytest.raises(NotFoundError, match="not polled"):
+                await client.get_backend("qpu.forte-1")
+        assert not [r for r in ionq_emulator.requests if "forte" in r.path]  # never upstream
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "v0.3/backends",  # another version than the one it polls
+        "v0.4/backends/qpu.forte-1/characterizations/0b2f",  # by id: needs a key
+        "v0.4/jobs",
+    ],
+)
+async def test_what_it_does_not_answer_is_ionqs_404_saying_what_it_does(
+    serve: str, path: str
+) -> None:
+    status, body, _ = await get(serve + path)
+    assert status == 404
+    assert body["statusCode"] == 404
+    assert f"GET /{path} is not answered by this monitor" in body["message"]
+    assert "of v0.4, the version it polls (backends, backends/{name}," in body["message"]
+
+
+async def test_a_callers_key_is_never_forwarded_and_has_access_is_left_out(
+    ionq_emulator: Emulator, tmp_path: Path
+) -> None:
+    app = make_app(ionq_emulator, tmp_path, api_key="monitor-key")
+    async with running(app) as url:
+        await app[MONITOR].wait_rounds(1)
+        status, fleet, _ = await get(url + "v0.4/backends", Authorization="apiKey caller-key")
+        assert status == 200
+        status, page, _ = await get(
+            url + "v0.4/backends/qpu.forte-1/characterizations?limit=3&page=1&x=y",
+            Authorization="apiKey caller-key",
+        )
+        assert status == 200 and page["characterizations"]
+    assert fleet and all("has_access" not in item for item in fleet)
+    asked = [r.query for r in ionq_emulator.requests if r.query.get("limit") == "3"]
+    assert asked == [{"limit": "3", "page": "1"}]  # unknown parameters dropped
+    # Upstream saw the monitor's key (redacted in the log) or none: the caller's never reached it.
+    assert all(r.headers.get("Authorization", "[REDACTED]") == "[REDACTED]"
+               for r in ionq_emulator.requests)  # fmt: skip
+
+
+async def test_a_failed_upstream_read_is_a_gateway_error_answered_for_a_round(
+    serve: str, ionq_emulator: Emulator
+) -> None:
+    path = "/v0.4/backends/qpu.aria-1/characterizations"
+    ionq_emulator.inject(path, status=500, times=10)
+    ionq_emulator.inject("/v0.4/backends/qpu.harmony/characterizations", status=404)
+    for _ in range(3):
+        status, body, _ = await get(serve + path.lstrip("/") + "?limit=5")
+        assert status == 502
+        assert body["statusCode"] == 502 and body["message"].startswith("upstream: ")
+    asked = [r for r in ionq_emulator.requests if r.query.get("limit") == "5"]
+    assert len(asked) == 1  # the two others answered from memory
+    status, body, _ = await get(serve + "v0.4/backends/qpu.harmony/characterizations")
+    assert (status, body["statusCode"]) == (404, 404)  # upstream's own 404, passed on
+
+
+async def test_v03_answers_the_list_and_the_verbose_list_in_its_shape(
+    ionq_emulator: Emulator, tmp_path: Path
+) -> None:
+    schema = response_schema(V3, "/backends")
+    app = make_app(ionq_emulator, tmp_path, api_version="v0.3")
+    async with running(app) as url:
+        await app[MONITOR].wait_rounds(1)
+        before = backends_requests(ionq_emulator)
+        status, fleet, _ = await get(url + "v0.3/backends")
+        assert status == 200
+        assert backends_requests(ionq_emulator) == before  # the round's own list
+        for _ in range(2):  # the round asks no verbose list: asked once, then kept
+            status, verbose, _ = await get(url + "v0.3/backends?status=verbose")
+            assert status == 200
+        assert backends_requests(ionq_emulator) == before + 1
+        status, body, _ = await get(url + "v0.3/backends/qpu.forte-1")
+        assert status == 404 and "of v0.3, the version it polls (backends)" in body["message"]
+    for backend in fleet + verbose:
+        jsonschema.validate(backend, schema)
+    assert {b["status"] for b in verbose} - {"available", "unavailable", "retired"}
+
+
+async def test_before_the_first_round_a_backend_read_is_a_503_to_retry(
+    ionq_emulator: Emulator, tmp_path: Path
+) -> None:
+    ionq_emulator.inject("/v0.4/backends", status=200, delay=30)  # the first round hangs
+    app = make_app(ionq_emulator, tmp_path, timeout=60.0)
+    async with running(app) as url:
+        status, body, headers = await get(url + "v0.4/backends/qpu.forte-1")
+        assert status == 503 and body["statusCode"] == 503
+        assert headers["Retry-After"] == "3600"
+        assert app[MONITOR].state.rounds == 0
+
+
+@pytest.mark.parametrize("limit", [2, 3, 4])
+async def test_at_most_max_failed_reads_are_remembered_the_oldest_forgotten_first(
+    serve: str, ionq_emulator: Emulator, monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    monkeypatch.setattr(_ionq_api, "MAX_FAILED_READS", limit)
+    path = "v0.4/backends/qpu.aria-1/characterizations"
+    ionq_emulator.inject("/" + path, status=500, times=100)
+    for size in (11, 12, 13):  # three failed reads, each its own request
+        assert (await get(serve + f"{path}?limit={size}"))[0] == 502
+    for size in (11, 12, 13):  # asked again: those still remembered do not go upstream
+        assert (await get(serve + f"{path}?limit={size}"))[0] == 502
+
+    def asked(size: int) -> int:
+        return sum(r.query.get("limit") == str(size) for r in ionq_emulator.requests)
+
+    # With room for 2, the oldest (11) was forgotten; asking it again forgot 12, and so on.
+    expected = {2: [2, 2, 2], 3: [1, 1, 1], 4: [1, 1, 1]}[limit]
+    assert [asked(size) for size in (11, 12, 13)] == expected
