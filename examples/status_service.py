@@ -15,10 +15,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
+from ionq_backends import select
 from ionq_backends.emulator import Emulator
 from ionq_backends.service import MONITOR, create_app
 
@@ -26,10 +28,11 @@ FLEET = web.AppKey("fleet", web.Application)
 
 
 async def status(request: web.Request) -> web.Response:
-    """Available QPUs least busy first, and what fails to poll, from the monitor's state."""
+    """The QPUs a job may go to, least busy first, and what fails to poll, from the monitor's
+    state: only backends whose value is known now (`fresh`), filtered by the SDK's `select()`
+    (running jobs, not degraded, hardware only), never by a rule of our own."""
     state = request.app[FLEET][MONITOR].state
-    available = [v.backend for v in state.views.values() if v.backend and v.backend.is_available]
-    available.sort(key=lambda b: (b.queue_time is None, b.queue_time))
+    available = select(state.fresh(datetime.now(UTC)), qpu_only=True)
     body = {
         "available": [{"name": b.name, "qubits": b.qubits,
                        "queue_seconds": b.queue_time and b.queue_time.total_seconds()}

@@ -7,17 +7,53 @@ import argparse
 from collections.abc import Callable
 
 from . import _params
-from ._constants import DEFAULT_API_VERSION, DEFAULT_TIMEOUT
+from ._constants import DEFAULT_API_VERSION, DEFAULT_SCENARIO_SPEED, DEFAULT_TIMEOUT
 from ._humanize import printable
-from ._urls import segment
+from ._urls import is_loopback, segment
 from ._wire import PROFILES
 
-__all__ = ["COMMAND_TIMEOUT", "REQUEST_TIMEOUT", "add_api_options", "backend_name", "integer",
+__all__ = ["COMMAND_TIMEOUT", "REQUEST_TIMEOUT", "HelpFormatter", "add_api_options",
+           "add_scenario_options", "backend_name", "check_api_options", "integer",
            "non_negative", "port", "positive"]  # fmt: skip
 
 # What `--timeout` bounds: a command of the CLI as a whole; each attempt of `serve`'s requests.
 COMMAND_TIMEOUT = "bounds the whole command, retries included"
 REQUEST_TIMEOUT = "bounds each attempt of each request to the API; a round's retries come on top"
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Each option's default, once: added where it says something (not `None`, not a flag's
+    `False`), unless the option's help already names its default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        quiet = action.default in (None, False, argparse.SUPPRESS) or not action.option_strings
+        return text if quiet or "default" in text else f"{text} (default: %(default)s)"
+
+
+def add_scenario_options(parser: argparse.ArgumentParser) -> None:
+    """--scenario and --speed: the emulator plays a fleet's day."""
+    from .emulator import SCENARIOS
+
+    parser.add_argument("--scenario", choices=tuple(SCENARIOS),
+                        help="the emulator plays it: queues that swing, calibrations, an "
+                        "outage and its recovery, a degraded spell, a retired QPU")  # fmt: skip
+    parser.add_argument("--speed", type=positive, default=DEFAULT_SCENARIO_SPEED,
+                        metavar="FACTOR", help="scenario seconds per real second")  # fmt: skip
+
+
+def check_api_options(args: argparse.Namespace) -> None:
+    """The usage errors argparse cannot see: options that contradict each other."""
+    if getattr(args, "emulator", False) and args.base_url:
+        raise ValueError("--base-url and --emulator contradict each other: give one")
+    if getattr(args, "scenario", None) and not getattr(args, "emulator", True):
+        raise ValueError("--scenario plays on the emulator: add --emulator")
+    if getattr(args, "verbose_status", False) and not PROFILES[args.api_version].verbose_status:
+        raise ValueError(f"--verbose-status does not exist in API {args.api_version}: "
+                         "add --api-version v0.3")  # fmt: skip
+    host = getattr(args, "host", None)
+    if getattr(args, "command", None) == "emulator" and host is not None and not is_loopback(host):
+        raise ValueError(f"--host {host}: the emulator listens on loopback addresses only")
 
 
 def add_api_options(parser: argparse.ArgumentParser, *, timeout_help: str) -> None:

@@ -62,6 +62,8 @@ LOCAL_PORT: Final = 8080
 # handlers still running.
 EMULATOR_REQUEST_LOG: Final = 10_000
 EMULATOR_SHUTDOWN_TIMEOUT: Final = 1.0
+# A scenario's scenario seconds per real second: a day in 10 minutes.
+DEFAULT_SCENARIO_SPEED: Final = 144.0
 # A backend missing from this many rounds in a row (the API no longer lists it) is gone:
 # watch()/poll() say so once and forget it, so a fleet whose names churn costs bounded memory.
 GONE_AFTER_ROUNDS: Final = 3

@@ -124,6 +124,11 @@ class Backend:
         return self.degraded is True or str(self.status) == BackendStatus.DEGRADED
 
     @property
+    def degraded_or_unknown(self) -> bool | None:
+        """`is_degraded`, but `None` when neither the flag nor the status says (for display)."""
+        return True if self.is_degraded else self.degraded
+
+    @property
     def is_available(self) -> bool:
         """True when the backend accepts and runs jobs now (`available`, or verbose `running`).
 

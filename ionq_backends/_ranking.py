@@ -126,7 +126,7 @@ class RankedBackend:
             "name": self.name,
             "status": str(self.backend.status),
             "qubits": self.backend.qubits,
-            "degraded": self.backend.degraded,
+            "degraded": self.backend.degraded_or_unknown,
             "expected_fidelity": self.expected_fidelity,
             "queue_time_s": to_json(self.queue_time),
             "characterization_id": None if c is None else c.id,

@@ -8,7 +8,7 @@ from ._constants import GONE_AFTER_ROUNDS
 from ._errors import IonQError
 from ._models import Backend, BackendChange, BackendsSnapshot
 
-__all__ = ["Watcher"]
+__all__ = ["Watcher", "error_key"]
 
 _FIELDS = tuple(field.name for field in attrs.fields(Backend))
 
@@ -18,7 +18,7 @@ def _differs(a: object, b: object) -> bool:
     return a != b and repr(a) != repr(b)
 
 
-def _error_key(error: IonQError) -> tuple[str, int | None, str]:
+def error_key(error: IonQError) -> tuple[str, int | None, str]:
     # Not the request id: every failed request has a new one, and it is still the same error.
     return type(error).__name__, getattr(error, "status_code", None), error.message
 
@@ -61,7 +61,7 @@ class Watcher:
                 changes.append(BackendChange(name, previous, current, None, changed))
         for name, error in snapshot.errors.items():
             self._seen.add(name)
-            key = _error_key(error)
+            key = error_key(error)
             if self._failing.get(name) == key:
                 continue
             self._failing[name] = key

@@ -38,14 +38,18 @@ class ServerThread:
     """An emulator and the monitor in an event loop of their own, for a synchronous browser."""
 
     def __init__(
-        self, db_path: Path, setup: Callable[[Emulator], None] | None = None, **options: Any
+        self,
+        db_path: Path,
+        setup: Callable[[Emulator], None] | None = None,
+        emulator: Emulator | None = None,
+        **options: Any,
     ) -> None:
         self.db_path = db_path
         self.setup = setup
         self.options = options
         self.loop = asyncio.new_event_loop()
         self.url = ""
-        self.emulator = Emulator()
+        self.emulator = emulator or Emulator()
         self.app: web.Application | None = None
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import pty
+import re
 import select
 import signal
 import socket
@@ -289,8 +290,9 @@ def test_watch_prints_changes_until_ctrl_c(emulator_url: str) -> None:
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=10)
     assert err == ""  # Ctrl-C ends it without a traceback; its exit status: test_ctrl_c_exits_130
-    assert f"{'qpu.aria-1':22}  available  qubits=25" in lines[0]  # aligned as `list`'s column
-    assert f"{'qpu.nope':22}  ERROR  404" in lines[1]
+    # Columns padded: the name as `list`'s, the status to the longest one ("unavailable").
+    assert f"{'qpu.aria-1':22}  {'available':11}  qubits=25  " in lines[0]
+    assert f"{'qpu.nope':22}  {'ERROR':11}  404" in lines[1]
     assert lines[0][:4].isdigit() and lines[0][19] == "Z"  # stamped with the time
 
 
@@ -443,3 +445,47 @@ def test_the_emulator_refuses_oversized_requests_as_an_http_api_does() -> None:
     assert (ok, long_line, long_header, many_headers, past_parser) == (200, 414, 431, 431, 400)
     assert json.loads(body)["statusCode"] == 414
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["list", "get", "watch", "best", "serve", "emulator"])
+def test_help_gives_each_default_once_and_explains_every_option(command: str) -> None:
+    result = run(command, "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())  # argparse wraps lines
+    assert "(default: None)" not in text and "(default: False)" not in text
+    for match in re.finditer(r"\(default: [^)]*\)", text):
+        after = text[match.end() :]
+        # never two defaults in a row for one option, as "(default: X) (default: X)"
+        assert not after.startswith(" (default:"), text
+    if command == "best":  # every option has its own help text
+        blocks = re.split(r"\n  (?=-)", result.stdout.split("options:")[1])
+        assert all(len(block.split()) > 2 for block in blocks[1:]), blocks  # each has help
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["list", "--emulator", "--base-url", "http://127.0.0.1:1"],
+         "--base-url and --emulator contradict each other"),
+        (["list", "--emulator", "--verbose-status"], "--verbose-status does not exist in API v0.4"),
+        (["emulator", "--host", "0.0.0.0"], "--host 0.0.0.0: the emulator listens on loopback"),
+    ],
+)  # fmt: skip
+def test_usage_errors_name_flags_never_python_parameters(args: list[str], message: str) -> None:
+    result = run(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "verbose_status" not in result.stderr and "allow_remote" not in result.stderr
+    no_traceback(result)
+
+
+def test_get_json_holds_each_failed_name_with_its_error(emulator_url: str) -> None:
+    result = run("get", "qpu.aria-1", "qpu.nope", "--base-url", emulator_url, "--json")
+    assert result.returncode == 1
+    aria, nope = json.loads(result.stdout)
+    assert aria["name"] == "qpu.aria-1" and "error" not in aria
+    assert nope["name"] == "qpu.nope"
+    assert nope["error"]["type"] == "NotFoundError" and nope["error"]["status_code"] == 404
+    assert nope["error"]["request_id"].startswith("emu-")
+    every = run("get", "qpu.nope", "qpu.gone", "--base-url", emulator_url, "--json")
+    assert [item["error"]["status_code"] for item in json.loads(every.stdout)] == [404, 404]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -9,7 +10,7 @@ import aiohttp
 import pytest
 
 from ionq_backends import IonQClient, Timing
-from ionq_backends.emulator import OMIT, Emulator
+from ionq_backends.emulator import OMIT, SCENARIOS, Emulator, Scenario, Step
 
 
 @pytest.fixture
@@ -309,3 +310,50 @@ async def test_the_emulator_sends_what_live_captures_show(ionq_emulator: Emulato
         tempo_read = await client.latest_characterization("qpu.tempo-1")
     assert read is not None and read.fidelity == {} and read.timing == Timing()
     assert tempo_read is not None and tempo_read.fidelity["1q"].stderr is None
+
+
+def test_the_day_scenario_holds_every_kind_of_change() -> None:
+    day = SCENARIOS["day"]()
+    assert day.length == 86400 and [s.at for s in day.steps] == sorted(s.at for s in day.steps)
+    changes = {(s.backend, tuple(sorted(s.fields.items())), s.calibrate) for s in day.steps}
+    assert ("qpu.aria-1", (("status", "unavailable"),), False) in changes  # an outage
+    assert ("qpu.aria-1", (("status", "available"),), False) in changes  # its recovery
+    assert ("qpu.forte-enterprise-1", (("degraded", True),), False) in changes
+    assert ("qpu.forte-enterprise-1", (("degraded", False),), False) in changes
+    assert ("qpu.aria-2", (("status", "retired"),), False) in changes
+    assert sum(s.calibrate for s in day.steps) == 2
+    queues = [s.fields["average_queue_time"] for s in day.steps
+              if s.backend == "qpu.forte-1" and "average_queue_time" in s.fields]  # fmt: skip
+    assert len(queues) == 48 and max(queues) > 3 * min(queues)  # they swing
+
+
+async def test_a_scenario_plays_in_compressed_time_and_stops_with_the_emulator() -> None:
+    steps = (
+        Step(0.0, "qpu.aria-1", {"status": "unavailable"}),
+        Step(50.0, "qpu.forte-1", calibrate=True),
+        Step(100.0, "qpu.aria-1", {"status": "available"}),
+    )
+    emulator = Emulator(scenario=Scenario("test", 200.0, steps), speed=2000.0)
+    async with emulator, IonQClient(base_url=emulator.base_url) as client:
+        before = (await client.get_backend("qpu.forte-1")).characterization_id
+        seen: list[tuple[str, str]] = []
+        updates = client.watch(["qpu.aria-1", "qpu.forte-1"], interval=0.005)
+        async for change in updates:
+            if change.current is not None and change.previous is not None:
+                fields = change.changed_fields
+                seen += [(change.name, f) for f in fields if f != "last_updated"]
+            if ("qpu.forte-1", "characterization_id") in seen and (
+                "qpu.aria-1", "status") in seen:  # fmt: skip
+                break
+        await updates.aclose()
+        after = await client.get_backend("qpu.forte-1")
+    assert after.characterization_id not in (None, before)  # a new calibration
+    assert emulator.played[: len(steps)] == list(steps)
+    assert [t.get_name() for t in asyncio.all_tasks()].count("ionq-emulator-scenario") == 0
+
+
+def test_a_scenario_is_checked_when_the_emulator_is_made() -> None:
+    with pytest.raises(ValueError, match="unknown scenario 'night' \\(known: day\\)"):
+        Emulator(scenario="night")
+    with pytest.raises(ValueError, match="speed"):
+        Emulator(scenario="day", speed=0)

@@ -195,7 +195,7 @@ def test_verbose_status_on_v03() -> None:
     assert result.returncode == 0, result.stderr
     assert '"status": "calibrating"' in result.stdout  # qpu.aria-2's verbose status
     refused = cli("list", "--emulator", "--verbose-status")
-    assert refused.returncode == 2 and "verbose_status" in refused.stderr
+    assert refused.returncode == 2 and "--verbose-status" in refused.stderr
 
 
 def test_a_bad_number_names_the_value_not_a_function() -> None:

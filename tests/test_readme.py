@@ -103,13 +103,14 @@ def test_the_mounting_block_serves_the_monitor(base_url: str, tmp_path: Path) ->
     assert (tmp_path / "fleet.sqlite3").exists()
 
 
-def test_the_pytest_example_passes_in_a_fresh_project_in_strict_mode(tmp_path: Path) -> None:
+def test_the_pytest_example_passes_in_a_fresh_project_under_w_error(tmp_path: Path) -> None:
     (block,) = [b for b in PYTHON if "def test_" in b]
     (tmp_path / "test_router.py").write_text(block)
-    (tmp_path / "pytest.ini").write_text("[pytest]\nasyncio_mode = strict\n")
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                             "test_router.py"], capture_output=True, text=True, timeout=120,
-                            cwd=tmp_path, env=ENV)  # fmt: skip
+    (config,) = [body for lang, body in BLOCKS if lang == "toml" and "pytest" in body]
+    (tmp_path / "pyproject.toml").write_text(config)
+    command = [sys.executable, "-m", "pytest", "-q", "-W", "error", "-p", "no:cacheprovider"]
+    result = subprocess.run([*command, "test_router.py"], capture_output=True, text=True,
+                            timeout=120, cwd=tmp_path, env=ENV)  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
 

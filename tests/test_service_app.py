@@ -90,7 +90,10 @@ async def test_metrics_match_the_emulated_fleet(
 
     for name, machine in ionq_emulator.fleet.items():
         fields = {**machine.fields, "status": good} if name == "qpu.forte-1" else machine.fields
-        assert value("ionq_backend_up", backend=name) == float(fields["status"] == "available")
+        failing = name == "qpu.forte-1"  # its last fetches failed: not known to be up
+        up = fields["status"] == "available" and not failing
+        assert value("ionq_backend_up", backend=name) == float(up)
+        assert value("ionq_backend_stale", backend=name) == float(failing)
         assert value("ionq_backend_queue_seconds", backend=name) == pytest.approx(
             fields["average_queue_time"] / 1000
         )

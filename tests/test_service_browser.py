@@ -14,13 +14,18 @@ from typing import Any
 
 import pytest
 
-from ionq_backends.emulator import Emulator
+from ionq_backends.emulator import Emulator, Scenario, Step
 
 from .service_support import ServerThread, seed_history
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "serve.png"
+PHONE_SCREENSHOT = SCREENSHOT.with_name("serve-phone.png")
+# The page's finite readiness signals: a round rendered, the history (plots, timeline) drawn.
+READY = (
+    "return document.body.dataset.history === 'ready' && Number(document.body.dataset.rounds) > 0;"
+)
 # Two hostile names: one would raise an alert, the other would set a flag, if ever run as HTML.
 ALERT_NAME = "<img src=x onerror=alert(1)>"
 FLAG_NAME = '<img src=x onerror="window.__pwned=1">'
@@ -89,7 +94,7 @@ def _statuses(driver: Any) -> dict[str, str]:
     return dict(
         driver.execute_script(
             "return Array.from(document.querySelectorAll('#fleet tbody tr'))"
-            ".map(tr => [tr.cells[0].textContent, tr.cells[1].textContent]);"
+            ".map(tr => [tr.cells[0].textContent, tr.cells[1].querySelector('.pill').textContent]);"
         )
     )
 
@@ -179,6 +184,7 @@ def _screenshot(browser: Any, db: Path, drawn: str) -> None:
 
     with ServerThread(db, scene, interval=0.5) as server:
         browser.get(server.url + "#7d")
+        WebDriverWait(browser, 20, 0.05).until(lambda d: d.execute_script(READY))
         WebDriverWait(browser, 20, 0.05).until(lambda d: d.execute_script(drawn) >= len(QUEUES))
         WebDriverWait(browser, 20, 0.05).until(
             lambda d: (
@@ -188,3 +194,80 @@ def _screenshot(browser: Any, db: Path, drawn: str) -> None:
         )
         SCREENSHOT.parent.mkdir(exist_ok=True)
         browser.save_screenshot(str(SCREENSHOT))
+
+
+# A compressed hour: forte-1 becomes unreadable (a status no parser accepts), aria-1 goes down,
+# and tempo-1 is calibrated anew, each a few seconds after the page loads.
+LIVING = Scenario("browser", 3600.0, (
+    Step(0.0, "qpu.aria-2", {"status": "unavailable"}),
+    Step(1800.0, "qpu.forte-1", {"status": 5}),
+    Step(2400.0, "qpu.aria-1", {"status": "unavailable"}),
+    Step(2700.0, "qpu.tempo-1", calibrate=True),
+))  # fmt: skip
+
+
+def test_on_a_phone_a_scenario_arrives_live_stale_rows_greyed_and_a_timeline(
+    browser: Any, tmp_path: Path
+) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    db = tmp_path / "history.sqlite3"
+    seed_history(db, QUEUES, days=1)
+    browser.set_window_size(390, 844)
+    emulator = Emulator(scenario=LIVING, speed=1200.0)  # the hour in 3 s
+    with ServerThread(db, emulator=emulator, interval=0.1) as server:
+        browser.get(server.url)
+        WebDriverWait(browser, 20, 0.05).until(lambda d: d.execute_script(READY))
+        browser.execute_script("window.__sameDocument = true;")
+
+        # The scenario's changes reach the page without a reload.
+        WebDriverWait(browser, 20, 0.05).until(
+            lambda d: _statuses(d)["qpu.aria-1"] == "unavailable"
+        )
+        assert browser.execute_script("return window.__sameDocument === true;")
+
+        # forte-1 cannot be read: its last known status, greyed and marked stale, never "up".
+        row = ("return Array.from(document.querySelectorAll('#fleet tbody tr'))"
+               ".find(tr => tr.cells[0].textContent === arguments[0]);")  # fmt: skip
+        WebDriverWait(browser, 20, 0.05).until(
+            lambda d: (
+                d.execute_script(row + "", "qpu.forte-1") is not None
+                and "is-stale" in d.execute_script(row, "qpu.forte-1").get_attribute("class")
+            )
+        )
+        forte = browser.execute_script(row, "qpu.forte-1")
+        assert forte.find_element("css selector", ".pill").text == "available"
+        assert "st-stale" in forte.find_element("css selector", ".pill").get_attribute("class")
+        assert "stale" in forte.find_element("css selector", ".note").text
+        summary = browser.find_element("id", "summary").text
+        assert "1 stale" in summary
+
+        # Retired and unavailable QPUs have no queue to show.
+        for name in ("qpu.harmony", "qpu.aria-2"):
+            cells = browser.execute_script(row, name).find_elements("css selector", "td")
+            assert cells[3].text.endswith("–"), (name, cells[3].text)
+
+        # The timeline shows the outage and the calibration, newest first.
+        timeline = "return document.getElementById('timeline').textContent;"
+        WebDriverWait(browser, 20, 0.05).until(
+            lambda d: (
+                "status available → unavailable" in d.execute_script(timeline)
+                and "new calibration" in d.execute_script(timeline)
+            )
+        )
+
+        # A phone's width: no sideways scrolling; status, queue and last error on screen.
+        width = browser.execute_script("return window.innerWidth;")
+        assert width <= 400
+        assert browser.execute_script("return document.documentElement.scrollWidth;") <= width
+        cells = forte.find_elements("css selector", "td")
+        edge = "return arguments[0].getBoundingClientRect().right;"
+        for cell in (cells[1], cells[3], cells[8]):  # status, queue, last error
+            right = browser.execute_script(edge, cell)
+            assert right <= width
+        # The history says in which time zone its times are.
+        assert "times in UTC" in browser.find_element("id", "history-status").text
+        severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        assert severe == []
+        if os.environ.get("IONQ_SCREENSHOT") == "1":
+            browser.save_screenshot(str(PHONE_SCREENSHOT))

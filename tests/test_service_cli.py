@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -18,7 +19,7 @@ import pytest
 
 from ionq_backends.service.cli import main
 
-from .conftest import read_line
+from .conftest import child, read_line
 
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("IONQ_")}
 
@@ -155,3 +156,37 @@ def test_serves_until_a_signal_then_closes_cleanly(
         assert conn.execute("SELECT count(*) FROM events").fetchone()[0] >= 9
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize(
+    ("flags", "env"),
+    [(["-vv"], {}), ([], {"IONQ_LOG": "debug"}), (["-vv"], {"IONQ_LOG": "debug"})],
+)
+def test_each_log_line_is_printed_once(
+    flags: list[str], env: dict[str, str], tmp_path: Path
+) -> None:
+    command = [sys.executable, "-m", "ionq_backends", "serve", *flags, "--emulator",
+               "--db", str(tmp_path / "h.sqlite3"), "--port", "0", "--interval", "0.05",
+               "--log-level", "debug"]  # fmt: skip
+    with child(command, env={**ENV, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stderr is not None
+        lines = [read_line(proc.stderr) for _ in range(30)]
+    logged = [line for line in lines if " DEBUG " in line or " INFO " in line]
+    assert len(logged) >= 20
+    # With a second handler anywhere, every line would come twice, one after the other.
+    assert all(a != b for a, b in itertools.pairwise(logged)), logged[:6]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--emulator", "--base-url", "http://127.0.0.1:1"],
+         "--base-url and --emulator contradict each other"),
+        (["--scenario", "day"], "--scenario plays on the emulator: add --emulator"),
+    ],
+)  # fmt: skip
+def test_contradicting_options_are_a_usage_error(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main([*args, "--db", str(tmp_path / "h.sqlite3"), "--port", "0"]) == 2
+    assert message in capsys.readouterr().err

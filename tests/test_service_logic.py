@@ -34,7 +34,7 @@ from ionq_backends.service._history import (
     series_json,
 )
 from ionq_backends.service._metrics import GAUGES, fleet_samples
-from ionq_backends.service._state import FleetState
+from ionq_backends.service._state import FleetState, iso
 
 T0 = datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
 
@@ -315,8 +315,53 @@ def test_fleet_samples_say_what_the_state_knows_and_nothing_else() -> None:
     assert by[("ionq_backend", (("api_version", "v0.4"), *forte, ("status", "maintenance")))]
     for metric in ("ionq_backend_queue_seconds", "ionq_backend_qubits", "ionq_backend_degraded"):
         assert (metric, forte) not in by  # the API left it out: so does /metrics
-    assert not [s for s in samples if s.labels.get("backend") == "qpu.new"]  # never fetched
+    assert by[("ionq_backend_stale", aria)] == by[("ionq_backend_stale", forte)] == 0.0
+    # Never fetched: not known to be up, and stale; nothing else is said of it.
+    new = [(s.metric, s.value) for s in samples if s.labels.get("backend") == "qpu.new"]
+    assert sorted(new) == [("ionq_backend_stale", 1.0), ("ionq_backend_up", 0.0)]
     assert by[("ionq_poll_last_round_timestamp_seconds", ())] == T0.timestamp() + 0.3
+
+
+@pytest.mark.parametrize(("late", "stale"), [(-0.001, False), (0.0, False), (0.001, True)])
+def test_a_backend_is_stale_once_its_fetch_fails_or_is_older_than_stale_after(
+    late: float, stale: bool
+) -> None:
+    state = FleetState(["qpu.aria-1"], stale_after=30.0)
+    state.apply_round(snapshot(backend()), T0, 0.3)
+    at = T0 + timedelta(seconds=30.0 + late)
+    by = {s.metric: s.value for s in fleet_samples(state, at)}
+    assert (by["ionq_backend_up"], by["ionq_backend_stale"]) == (float(not stale), float(stale))
+    row = state.to_json(at, 10.0)["backends"][0]
+    assert (row["stale"], row["available"], row["status"]) == (stale, not stale, "available")
+    assert [b.name for b in state.fresh(at)] == ([] if stale else ["qpu.aria-1"])
+
+
+def test_a_failed_round_makes_the_last_known_value_stale_and_never_up() -> None:
+    state = FleetState(["qpu.aria-1"])
+    state.apply_round(snapshot(backend()), T0, 0.3)
+    later = T0 + timedelta(seconds=60)
+    state.apply_round(snapshot(errors={"qpu.aria-1": server_error()}), later, 0.3)
+    by = {s.metric: s.value for s in fleet_samples(state, later)}
+    assert by["ionq_backend_up"] == 0.0 and by["ionq_backend_stale"] == 1.0
+    assert by["ionq_backend_qubits"] == 25.0  # the last good value, marked stale by the gauge
+    row = state.to_json(later, 10.0)["backends"][0]
+    assert row["stale"] and not row["available"] and row["status"] == "available"
+    assert row["seen_at"] == iso(T0)  # its age is the last good fetch's
+
+
+def test_an_error_that_persists_keeps_its_start_whatever_its_request_id() -> None:
+    state = FleetState(["qpu.aria-1"])
+    for minute in range(3):
+        error = ServerError("boom", status_code=503, request_id=f"req-{minute}", path="/x")
+        state.apply_round(
+            snapshot(errors={"qpu.aria-1": error}), T0 + timedelta(minutes=minute), 0.1
+        )
+    view = state.views["qpu.aria-1"]
+    assert view.error_since == T0 and view.failed_rounds == 3
+    assert view.error is not None and "req-2" in view.error.message  # the latest is shown
+    other = ServerError("other", status_code=502, request_id="req-9", path="/x")
+    state.apply_round(snapshot(errors={"qpu.aria-1": other}), T0 + timedelta(minutes=5), 0.1)
+    assert view.error_since == T0 + timedelta(minutes=5)  # another error: a new start
 
 
 @pytest.mark.parametrize(

@@ -306,7 +306,7 @@ def test_formatters_are_pure_text() -> None:
     line = describe_change(BackendChange("qpu.a", backend, changed, None, ("status",)), now)
     assert line == f"2026-01-01T12:00:00Z  {'qpu.a':22}  status: available -> unavailable"
     recovered = describe_change(BackendChange("qpu.a", backend, changed), now)
-    assert recovered == f"2026-01-01T12:00:00Z  {'qpu.a':22}  recovered  unavailable"
+    assert recovered == f"2026-01-01T12:00:00Z  {'qpu.a':22}  {'recovered':11}  unavailable"
 
 
 def test_errors_as_json_say_what_and_for_a_status_which() -> None:
@@ -315,7 +315,7 @@ def test_errors_as_json_say_what_and_for_a_status_which() -> None:
                                   "status_code": 404, "request_id": "r-1"}  # fmt: skip
     assert error_json(IonQError("odd")) == {"type": "IonQError", "message": "odd"}
     timed_out = describe_change(BackendChange("qpu.a", None, None, IonQError("odd")), now=NOW)
-    assert timed_out == f"2026-01-01T12:00:00Z  {'qpu.a':22}  ERROR  odd"
+    assert timed_out == f"2026-01-01T12:00:00Z  {'qpu.a':22}  {'ERROR':11}  odd"
 
 
 # Every request a profile builds, whole (mutation testing: paths, parameters, `public`)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import _argtypes as args
+from .._argtypes import check_api_options
 from .._constants import DEFAULT_WATCH_INTERVAL, LOCAL_HOST, LOCAL_PORT, MAX_PAGE_SIZE, VERSION
 from .._errors import IonQError
 from .._logging import enable as enable_logging
@@ -47,7 +48,7 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog=PROG,
         description="IonQ backends at a glance. The API key is read from $IONQ_API_KEY.",
-        formatter_class=_Help,
+        formatter_class=args.HelpFormatter,
     )
     top.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -55,7 +56,7 @@ def parser() -> argparse.ArgumentParser:
 
     def command(name: str, text: str, parents: list[argparse.ArgumentParser]) -> Any:
         return sub.add_parser(name, parents=parents, help=text, description=text,
-                              formatter_class=_Help)  # fmt: skip
+                              formatter_class=args.HelpFormatter)  # fmt: skip
 
     listing = command("list", "the whole fleet, one request", [*both, verbose])
     fleet.add_list_options(listing)
@@ -80,11 +81,8 @@ def parser() -> argparse.ArgumentParser:
     emu.add_argument("--port", type=args.port, default=LOCAL_PORT, help="0 picks a free port")
     emu.add_argument("--latency", type=args.non_negative, default=0.0, metavar="SECONDS",
                      help="added to every answer")  # fmt: skip
+    args.add_scenario_options(emu)
     return top
-
-
-class _Help(argparse.ArgumentDefaultsHelpFormatter):
-    """Every option's help shows its default."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -96,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve_cli.run(args)
     out = Output(args.json)
     try:
+        check_api_options(args)
         return run_loop(COMMANDS[args.command](args, out))
     except KeyboardInterrupt:  # Ctrl-C, for every command: the shell's 128 + SIGINT
         return 130

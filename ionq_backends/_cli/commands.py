@@ -179,11 +179,22 @@ async def cmd_get(args: argparse.Namespace, out: Output) -> int:
                 snapshot = await fetch
         else:
             snapshot = await fetch
-    if snapshot or out.json:  # every name failed: their errors, and no empty table
+    if out.json:  # one item per name asked, in order: its backend, or its error
+        out.dump([snapshot[n] if n in snapshot else _failed(n, snapshot.errors[n])
+                  for n in dict.fromkeys(args.names)])  # fmt: skip
+    elif snapshot:  # every name failed: their errors, and no empty table
         out.backends(list(snapshot.values()))
     for name, error in snapshot.errors.items():
         report(error, name)
     return 1 if snapshot.errors else 0
+
+
+def _failed(name: str, error: IonQError) -> dict[str, Any]:
+    """A name `get --json` could not fetch, as its JSON says it."""
+    status = getattr(error, "status_code", None)
+    what = {"type": type(error).__name__, "message": str(error), "status_code": status,
+            "request_id": error.request_id}  # fmt: skip
+    return {"name": name, "error": what}
 
 
 async def cmd_characterizations(args: argparse.Namespace, out: Output) -> int:
@@ -251,7 +262,13 @@ async def cmd_emulator(args: argparse.Namespace, out: Output) -> int:
     stop = Stop()
     stop.install()
     try:
-        async with Emulator(host=args.host, port=args.port, latency=args.latency) as emulator:
+        async with Emulator(
+            host=args.host,
+            port=args.port,
+            latency=args.latency,
+            scenario=args.scenario,
+            speed=args.speed,
+        ) as emulator:
             if out.json:
                 out.print(json.dumps({"base_url": emulator.base_url}))
             else:

@@ -70,16 +70,49 @@ def add_best_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         description="Rank the backends that can run a circuit by its expected fidelity (an "
         "independent-error estimate from each latest characterization: F1q^n1 * F2q^n2 * "
         "Fspam^measured), then by queue time. Count native gates.",
+        formatter_class=args.HelpFormatter,
     )
-    best.add_argument("--qubits", type=_at_least_one, required=True, metavar="N")
-    best.add_argument("--one-qubit-gates", type=_count, default=0, metavar="N")
-    best.add_argument("--two-qubit-gates", type=_count, default=0, metavar="N")
-    best.add_argument("--measured", type=_count, metavar="N",
-                      help="qubits measured (default: all of --qubits)")  # fmt: skip
-    best.add_argument("--sort", choices=("fidelity", "queue"), default="fidelity")
-    best.add_argument("--include-degraded", action="store_true")
-    best.add_argument("--max-calibration-age", type=_hours, metavar="HOURS",
-                      help="exclude backends characterized longer ago")  # fmt: skip
+    best.add_argument(
+        "--qubits",
+        type=_at_least_one,
+        required=True,
+        metavar="N",
+        help="qubits the circuit uses; backends with fewer are excluded",
+    )
+    best.add_argument(
+        "--one-qubit-gates",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="native single-qubit gates in the circuit",
+    )
+    best.add_argument(
+        "--two-qubit-gates",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="native two-qubit gates in the circuit",
+    )
+    best.add_argument(
+        "--measured", type=_count, metavar="N", help="qubits measured (default: all of --qubits)"
+    )
+    best.add_argument(
+        "--sort",
+        choices=("fidelity", "queue"),
+        default="fidelity",
+        help="rank by expected fidelity (ties: queue), or by queue time",
+    )
+    best.add_argument(
+        "--include-degraded",
+        action="store_true",
+        help="rank degraded backends too (excluded by default)",
+    )
+    best.add_argument(
+        "--max-calibration-age",
+        type=_hours,
+        metavar="HOURS",
+        help="exclude backends characterized longer ago (default: no limit)",
+    )
 
 
 def circuit_of(args: argparse.Namespace) -> CircuitShape:

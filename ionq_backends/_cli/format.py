@@ -86,6 +86,7 @@ def error_json(error: IonQError) -> dict[str, Any]:
 
 # The name column of `watch` lines: as wide as the longest name IonQ has used so far.
 NAME_WIDTH = 22
+STATUS_WIDTH = 11  # "unavailable", the longest status the API sends
 
 
 def describe_change(
@@ -94,25 +95,26 @@ def describe_change(
     """One `watch` line, its columns aligned as `list`'s: a first sight, changed fields, an
     error or a recovery. `colour` maps a status to an SGR code (for a terminal)."""
 
-    def status(value: object) -> str:
+    def status(value: object, width: int = 0) -> str:
         text = printable(str(value))
         code = (colour or {}).get(text)
-        return f"\x1b[{code}m{text}\x1b[0m" if code else text
+        pad = " " * (width - len(text))  # outside the colour, so that columns line up
+        return (f"\x1b[{code}m{text}\x1b[0m" if code else text) + pad
 
     stamp = iso_z(now, "seconds")
     head = f"{stamp}  {printable(event.name).ljust(NAME_WIDTH)}"
     if event.error is not None:
-        return f"{head}  {status('ERROR')}  {printable(str(event.error))}"
+        return f"{head}  {status('ERROR', STATUS_WIDTH)}  {printable(str(event.error))}"
     if event.gone:
-        return f"{head}  gone  (not listed for {GONE_AFTER_ROUNDS} rounds)"
+        return f"{head}  {'gone':<{STATUS_WIDTH}}  (not listed for {GONE_AFTER_ROUNDS} rounds)"
     current = event.current
     assert current is not None
     if event.previous is None:
         qubits = "-" if current.qubits is None else current.qubits
-        return (f"{head}  {status(current.status)}  qubits={qubits}  "
+        return (f"{head}  {status(current.status, STATUS_WIDTH)}  qubits={qubits!s:<4}  "
                 f"queue={human_duration(current.queue_time)}")  # fmt: skip
     if not event.changed_fields:
-        return f"{head}  recovered  {status(current.status)}"
+        return f"{head}  {'recovered':<{STATUS_WIDTH}}  {status(current.status)}"
     parts = []
     for name in event.changed_fields:
         old, new = getattr(event.previous, name), getattr(current, name)

@@ -6,6 +6,7 @@ async with Emulator() as emulator:
 """
 
 from ._fleet import OMIT
+from ._scenarios import SCENARIOS, Scenario, Step
 from ._server import Emulator, RecordedRequest
 
-__all__ = ["OMIT", "Emulator", "RecordedRequest"]
+__all__ = ["OMIT", "SCENARIOS", "Emulator", "RecordedRequest", "Scenario", "Step"]

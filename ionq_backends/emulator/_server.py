@@ -17,6 +17,7 @@ from aiohttp import web
 
 from .. import _params
 from .._constants import (
+    DEFAULT_SCENARIO_SPEED,
     EMULATOR_REQUEST_LOG,
     EMULATOR_SHUTDOWN_TIMEOUT,
     LOCAL_HOST,
@@ -26,6 +27,8 @@ from .._urls import is_loopback
 from ._faults import Fault, Faults, disconnect, error, json_response
 from ._fleet import Machine, default_fleet
 from ._limits import PARSER, too_large
+from ._queries import BadQuery, int_param, when_param
+from ._scenarios import Scenario, Step, calibrated, play, scenario_named
 from ._versions import BY_ID, CURRENT, LIST, OF_BACKEND, ONE, PAGE, RENDERINGS, Rendering
 
 __all__ = ["Emulator", "RecordedRequest"]
@@ -43,12 +46,6 @@ class RecordedRequest:
     headers: dict[str, str]
 
 
-class _BadQuery(Exception):
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(message)
-        self.key = key
-
-
 class Emulator:
     """An IonQ API emulator on loopback: `async with Emulator() as emu: emu.base_url`.
 
@@ -56,7 +53,8 @@ class Emulator:
     With `api_key` set, requests without `Authorization: apiKey <api_key>` get a 401.
     `reject_key_on_public=True` makes the backends routes answer 401 to any request that carries
     a key and 200 without one, as the live API did in May 2026 (qBraid/qBraid#1194).
-    `record_requests=False` keeps `.requests` empty, for load tests.
+    `record_requests=False` keeps `.requests` empty, for load tests. `scenario` ("day", or a
+    `Scenario`) plays a fleet's day while it runs, `speed` times faster than real time.
     """
 
     def __init__(
@@ -69,6 +67,8 @@ class Emulator:
         allow_remote: bool = False,
         now: datetime | None = None,
         record_requests: bool = True,
+        scenario: str | Scenario | None = None,
+        speed: float = DEFAULT_SCENARIO_SPEED,
         reject_key_on_public: bool = False,
     ) -> None:
         if not allow_remote and not is_loopback(host):
@@ -90,6 +90,10 @@ class Emulator:
         self._faults = Faults()
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
+        self.scenario = None if scenario is None else scenario_named(scenario)
+        self.speed = _params.finite("speed", speed)
+        self.played: list[Step] = []  # the scenario's steps applied so far, in order
+        self._player: asyncio.Task[None] | None = None
 
     # Lifecycle
 
@@ -116,12 +120,19 @@ class Emulator:
             await runner.cleanup()
             raise
         self._runner = runner
+        if self.scenario is not None:
+            play_it = play(self.scenario, self.speed, self._apply)
+            self._player = asyncio.create_task(play_it, name="ionq-emulator-scenario")
         self.port = runner.addresses[0][1]
         return self
 
     async def stop(self) -> None:
         """Stop listening and close every connection. Idempotent."""
         runner, self._runner = self._runner, None
+        if (player := self._player) is not None:
+            self._player = None
+            player.cancel()
+            await asyncio.wait([player])
         if runner is not None:
             await runner.cleanup()
 
@@ -160,6 +171,13 @@ class Emulator:
                 name, {"status": "available", "last_updated": datetime.now(UTC)}
             )
         machine.update(fields)
+
+    def _apply(self, step: Step, now: datetime) -> None:
+        machine = self.fleet.get(step.backend)
+        if machine is not None:
+            more = calibrated(machine, now) if step.calibrate else {}
+            self.set_backend(step.backend, **step.fields, **more, last_updated=now)
+            self.played.append(step)
 
     def remove_backend(self, name: str) -> None:
         """Remove backend `name` (a `KeyError` if there is none)."""
@@ -248,7 +266,7 @@ class Emulator:
             return error(401, "Invalid or missing API key")
         try:
             return await handler(request)
-        except _BadQuery as bad:
+        except BadQuery as bad:
             return error(400, str(bad), validation={"source": "querystring", "keys": [bad.key]})
         except web.HTTPMethodNotAllowed:
             # IonQ's API (Fastify) knows routes by method and path: anything else is a 404.
@@ -273,7 +291,7 @@ class Emulator:
     async def _list(self, rendering: Rendering, request: web.Request) -> web.Response:
         status = request.query.get("status")
         if status is not None and status != "verbose":
-            raise _BadQuery("status", 'querystring.status must be equal to "verbose"')
+            raise BadQuery("status", 'querystring.status must be equal to "verbose"')
         listed = (m for name, m in self.fleet.items() if name not in self.unlisted)
         items = b",".join(self._encoded(request, m, rendering) for m in listed)
         return web.Response(body=b"[" + items + b"]", content_type="application/json")
@@ -306,10 +324,10 @@ class Emulator:
     async def _characterizations(self, rendering: Rendering, request: web.Request) -> web.Response:
         machine = self._machine(request)
         query = request.query
-        limit = _int_param(query, "limit", MAX_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-        page = _int_param(query, "page", 1, 1, None)
-        start = _when_param(query, "start", rendering)
-        end = _when_param(query, "end", rendering)
+        limit = int_param(query, "limit", MAX_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+        page = int_param(query, "page", 1, 1, None)
+        start = when_param(query, "start", rendering)
+        end = when_param(query, "end", rendering)
         items = [
             item
             for item in machine.characterizations
@@ -326,27 +344,3 @@ class Emulator:
                 "pages": remaining,
             }
         )
-
-
-def _int_param(query: Any, key: str, default: int, low: int, high: int | None) -> int:
-    raw = query.get(key)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise _BadQuery(key, f"querystring.{key} must be integer") from None
-    if value < low or (high is not None and value > high):
-        bound = f">= {low}" if high is None else f"between {low} and {high}"
-        raise _BadQuery(key, f"querystring.{key} must be {bound}")
-    return value
-
-
-def _when_param(query: Any, key: str, rendering: Rendering) -> datetime | None:
-    raw = query.get(key)
-    if raw is None:
-        return None
-    try:
-        return rendering.parse_when(raw)
-    except (ValueError, OverflowError, OSError):
-        raise _BadQuery(key, f"querystring.{key} must be {rendering.when_expected}") from None

@@ -122,8 +122,10 @@ def create_app(
         def client_factory() -> IonQClient:
             return client
 
+    stalled_after = STALLED_INTERVALS * interval + timeout
     monitor = Monitor(
         client_factory=client_factory,
+        stale_after=stalled_after,
         names=chosen,
         interval=float(interval),
         jitter=jitter,
@@ -135,7 +137,6 @@ def create_app(
         raise TypeError("allowed_hosts must be an iterable of host names, not one string")
     app = web.Application(middlewares=[host_check(allowed_hosts)])
     app[MONITOR] = monitor
-    stalled_after = STALLED_INTERVALS * interval + timeout
     app[_SETTINGS] = _Settings(_assets(), stalled_after, unhealthy_after)
     app.cleanup_ctx.append(_lifetime)
     app.on_shutdown.append(_shutdown)

@@ -31,7 +31,13 @@ class Sample(NamedTuple):
 # name: (help, label names); ionq_backend is an info metric (rendered ionq_backend_info).
 GAUGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "ionq_backend_up": (
-        "1 when the backend's last fetched status runs jobs (available, or verbose running).",
+        "1 when the backend is known to be available now: its latest fetch succeeded, recently, "
+        "and said available (or verbose running). 0 when it said otherwise, or is stale.",
+        ("backend",),
+    ),
+    "ionq_backend_stale": (
+        "1 when the backend's value is not known now (its latest fetch failed, or none has "
+        "succeeded recently): its other gauges are from its last good fetch, if any.",
         ("backend",),
     ),
     "ionq_backend_queue_seconds": (
@@ -70,14 +76,17 @@ def fleet_samples(state: FleetState, now: datetime) -> list[Sample]:
         name = encodable(view.name)  # a label must be UTF-8; a name from the API need not be
         b = view.backend
         labels = {"backend": name}
+        fresh = view.fresh(now, state.stale_after)
+        out.append(Sample("ionq_backend_up", labels, float(fresh and b is not None
+                                                          and b.is_available)))  # fmt: skip
+        out.append(Sample("ionq_backend_stale", labels, float(not fresh)))
         if b is not None:
-            out.append(Sample("ionq_backend_up", labels, float(b.is_available)))
             queue = queue_seconds(b)
             if queue is not None:
                 out.append(Sample("ionq_backend_queue_seconds", labels, queue))
             if b.qubits is not None:
                 out.append(Sample("ionq_backend_qubits", labels, float(b.qubits)))
-            degraded = b.is_degraded or b.degraded  # the status counts, as in select()
+            degraded = b.degraded_or_unknown  # the status counts, as in select()
             if degraded is not None:
                 out.append(Sample("ionq_backend_degraded", labels, float(degraded)))
             info = {"backend": name, "status": encodable(str(to_json(b.status))),

@@ -50,12 +50,13 @@ class Monitor:
         db_path: str | os.PathLike[str],
         retention: float,
         sample_seconds: int,
+        stale_after: float,
     ) -> None:
         self.interval = interval
         self.jitter = jitter
         self.sample_seconds = sample_seconds
         self.fixed_names = names
-        self.state = FleetState(names or ())
+        self.state = FleetState(names or (), stale_after=stale_after)
         self.metrics = Metrics(self.state)
         self.hub = Broadcaster()
         write_errors = self.metrics.history_write_errors

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,6 +12,7 @@ import attrs
 from .._errors import APIStatusError, IonQError
 from .._json import to_json
 from .._models import Backend, BackendsSnapshot, Characterization
+from .._watch import error_key
 from .._wire.dates import iso_z
 from ._constants import CHARACTERIZATION_MIN_REFRESH, CHARACTERIZATION_RETRY
 
@@ -38,19 +40,17 @@ class ErrorInfo:
     message: str
     status_code: int | None
     at: datetime
+    key: tuple[str, int | None, str]  # what makes it the same error: `watch()`'s `error_key`
 
     @classmethod
     def of(cls, error: IonQError, at: datetime) -> ErrorInfo:
         # str(error) names method, path and request id; errors never hold the API key.
         status = error.status_code if isinstance(error, APIStatusError) else None
-        return cls(type(error).__name__, str(error), status, at)
+        return cls(type(error).__name__, str(error), status, at, error_key(error))
 
     def same_as(self, other: ErrorInfo | None) -> bool:
-        return other is not None and (self.type, self.status_code, self.message) == (
-            other.type,
-            other.status_code,
-            other.message,
-        )
+        """The same error, whatever its request id: it began with the first of them."""
+        return other is not None and self.key == other.key
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -79,6 +79,16 @@ class BackendView:
     characterization_key: tuple[str | None, datetime | None] | None = None
     characterization_pending: bool = False
 
+    def fresh(self, now: datetime, stale_after: float) -> bool:
+        """Whether its value is known now: its latest fetch succeeded, `stale_after` s ago at
+        most. A stale backend is never shown or exported as up, whatever it was."""
+        return (
+            self.backend is not None
+            and self.error is None
+            and self.seen_at is not None
+            and (now - self.seen_at).total_seconds() <= stale_after
+        )
+
     def characterization_due(self, now: datetime) -> bool:
         """Fetch the latest characterization now? Only when it may have changed.
 
@@ -100,16 +110,20 @@ class BackendView:
             return True
         return since >= CHARACTERIZATION_MIN_REFRESH
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, fresh: bool) -> dict[str, Any]:
+        """Its row; `fresh` as `self.fresh(...)` says (stale: `available` is false, and
+        `status` is the last known one)."""
         b = self.backend
         c = self.characterization
         return {
             "name": self.name,
+            "stale": not fresh,
             "status": None if b is None else to_json(b.status),
-            "available": None if b is None else b.is_available,
+            "available": fresh and b is not None and b.is_available,
+            "runs_jobs": None if b is None else b.runs_jobs,
             "qubits": None if b is None else b.qubits,
             "queue_seconds": None if b is None else queue_seconds(b),
-            "degraded": None if b is None else b.is_degraded or b.degraded,
+            "degraded": None if b is None else b.degraded_or_unknown,
             "last_updated": None if b is None else iso(b.last_updated),
             "api_version": None if b is None else b.api_version,
             "seen_at": iso(self.seen_at),
@@ -155,8 +169,9 @@ class Health:
 class FleetState:
     """Every watched backend's view, plus the round count and the fleet-wide failure streak."""
 
-    def __init__(self, names: Iterable[str] = ()) -> None:
+    def __init__(self, names: Iterable[str] = (), *, stale_after: float = math.inf) -> None:
         self.views: dict[str, BackendView] = {}
+        self.stale_after = stale_after  # seconds after its last good fetch a value is stale
         self.rounds = 0
         self.last_round_started: datetime | None = None
         self.last_round_ended: datetime | None = None
@@ -252,5 +267,12 @@ class FleetState:
                 "ended": iso(self.last_round_ended),
                 "duration": self.last_round_duration,
             },
-            "backends": [view.to_json() for view in self.views.values()],
+            "backends": [
+                view.to_json(view.fresh(now, self.stale_after)) for view in self.views.values()
+            ],
         }
+
+    def fresh(self, now: datetime) -> list[Backend]:
+        """The backends whose value is known now (`BackendView.fresh`), for `select()`."""
+        return [v.backend for v in self.views.values()
+                if v.backend is not None and v.fresh(now, self.stale_after)]  # fmt: skip

@@ -23,6 +23,7 @@ from typing import Any
 
 from .. import _argtypes
 from .._constants import LOCAL_HOST, LOCAL_PORT
+from .._logging import enable as enable_logging
 from .._signals import Stop, run_loop
 from .._urls import is_loopback
 from ._constants import (
@@ -111,6 +112,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, common: bool = True) -> No
         default="info",
         help="log lines on stderr (default: %(default)s)",
     )
+    _argtypes.add_scenario_options(parser)
 
 
 def _say(text: str) -> None:
@@ -126,9 +128,15 @@ def run(args: argparse.Namespace) -> int:
             raise
         _say(f"error: needs the {EXTRA} extra ({exc.name} is missing): pip install '{EXTRA}'")
         return 1
-    if not logging.getLogger().handlers:
-        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger(LOGGER_NAME).setLevel(args.log_level.upper())
+    try:
+        _argtypes.check_api_options(args)
+    except ValueError as exc:
+        _say(f"error: {exc}")
+        return 2
+    level = logging.getLevelName(args.log_level.upper())
+    # One handler, the package's own (-v and IONQ_LOG add no other): each line once.
+    enable_logging(level)
+    logging.getLogger(LOGGER_NAME).setLevel(level)
     retention = args.retention
     if isinstance(retention, str):  # the default, not passed through `type`
         retention = parse_duration(retention)
@@ -167,7 +175,8 @@ async def _serve(args: argparse.Namespace, create_app: Any, retention: float) ->
     async with contextlib.AsyncExitStack() as stack:
         base_url = args.base_url
         if args.emulator:
-            base_url = (await stack.enter_async_context(Emulator())).base_url
+            emulator = Emulator(scenario=args.scenario, speed=args.speed)
+            base_url = (await stack.enter_async_context(emulator)).base_url
         try:
             app = create_app(
                 base_url=base_url,
@@ -207,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """`python -m ionq_backends.service [options]`; returns the exit status."""
     parser = argparse.ArgumentParser(
         prog=PROG,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_argtypes.HelpFormatter,
         description="A fleet monitor: a live page, Prometheus metrics, JSON and a history. "
         "The API key is read from $IONQ_API_KEY.",
     )

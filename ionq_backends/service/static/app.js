@@ -9,6 +9,12 @@
   const SVG = "http://www.w3.org/2000/svg";
   const RANGES = { "1h": 3600, "24h": 86400, "7d": 604800 };
   const HISTORY_REFRESH_MS = 60000;
+  const HISTORY_AFTER_ROUND_MS = 2000; // a round may bring events: reload, at most this often
+  const TIMELINE_MAX = 60;
+  const LABELS = {
+    name: "Backend", status: "Status", qubits: "Qubits", queue: "Queue", degraded: "Degraded",
+    age: "Data age", fidelity: "2q fidelity", calibrated: "Calibrated", error: "Last error",
+  };
   const base = new URL(".", document.baseURI); // works when mounted under a prefix too
 
   const rows = new Map(); // backend name -> its table cells
@@ -18,6 +24,7 @@
   let range = RANGES[location.hash.slice(1)] ? location.hash.slice(1) : "24h";
   let historyTimer = 0;
   let historyLoading = false;
+  let historyLoadedAt = 0;
 
   // Formatting
 
@@ -72,6 +79,15 @@
     return span > 3 * 3600 ? `${pad(t.getMonth() + 1)}-${pad(t.getDate())} ${hm}` : hm;
   }
 
+  // The browser's time zone, as every time on the page is in it: "UTC+01:00 (Europe/Paris)".
+  function timeZone() {
+    const minutes = -new Date().getTimezoneOffset();
+    const sign = minutes < 0 ? "-" : "+";
+    const offset = `UTC${sign}${pad(Math.floor(Math.abs(minutes) / 60))}:${pad(Math.abs(minutes) % 60)}`;
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    return zone ? `${offset} (${zone})` : offset;
+  }
+
   function el(tag, className, text) {
     const node = document.createElement(tag);
     if (className) node.className = className;
@@ -92,6 +108,7 @@
     if (row) return row;
     const tr = el("tr");
     const cell = (className) => tr.appendChild(el("td", className));
+    // Each cell names its column, for the phone layout (one card per backend).
     row = {
       tr,
       name: cell("name"),
@@ -104,7 +121,9 @@
       calibrated: cell("num"),
       error: cell("error"),
     };
+    for (const [key, label] of Object.entries(LABELS)) row[key].dataset.label = label;
     row.pill = row.status.appendChild(el("span", "pill"));
+    row.note = row.status.appendChild(el("span", "note"));
     row.name.textContent = name;
     document.querySelector("#fleet tbody").appendChild(tr);
     rows.set(name, row);
@@ -114,11 +133,15 @@
   function renderTable() {
     for (const b of fleet.backends) {
       const row = rowFor(b.name);
+      // A backend the monitor cannot read now keeps its last known status, greyed and marked.
+      const stale = Boolean(b.stale && b.status !== null);
       row.tr.dataset.status = b.status === null ? "" : String(b.status);
+      row.tr.classList.toggle("is-stale", stale);
       row.pill.textContent = b.status === null ? "no data" : String(b.status);
-      row.pill.className = "pill " + (b.status === null ? "st-unknown" : statusClass(b.status));
+      row.pill.className = "pill " + (b.status === null ? "st-unknown" : stale ? "st-stale" : statusClass(b.status));
       row.qubits.textContent = b.qubits === null ? "–" : String(b.qubits);
-      row.queue.textContent = duration(b.queue_seconds);
+      // No queue to speak of where no job runs (unavailable, retired).
+      row.queue.textContent = b.runs_jobs ? duration(b.queue_seconds) : "–";
       row.degraded.textContent = b.degraded === null ? "–" : b.degraded ? "yes" : "no";
       row.degraded.className = b.degraded ? "yes" : "";
       const f2q = b.characterization && b.characterization.fidelity["2q"];
@@ -148,16 +171,19 @@
       if (!row) continue;
       const seen = ageOf(b.seen_at);
       row.age.textContent = age(seen);
-      row.age.className = "num" + (seen !== null && seen > 2.5 * fleet.interval + 5 ? " stale" : "");
+      row.age.className = "num" + (b.stale ? " stale" : "");
+      row.note.textContent = b.stale && b.status !== null ? ` stale · ${age(seen)} old` : "";
       const c = b.characterization;
       row.calibrated.textContent = c && c.date ? age(ageOf(c.date)) + " ago" : "–";
     }
     const total = fleet.backends.length;
     const up = fleet.backends.filter((b) => b.available).length;
     const failing = fleet.backends.filter((b) => b.error).length;
+    const stale = fleet.backends.filter((b) => b.stale).length;
     const ended = ageOf(fleet.last_round.ended);
     let text = `${up} of ${total} available`;
     if (failing) text += ` · ${failing} failing to poll`;
+    if (stale) text += ` · ${stale} stale`;
     const every = fleet.interval < 10 ? `${fleet.interval} s` : duration(fleet.interval);
     text += ` · last round ${age(ended)} ago · every ${every}`;
     document.getElementById("summary").textContent = text;
@@ -192,8 +218,12 @@
     };
     label(duration(peak), { x: left - 4, y: top + 8, "text-anchor": "end" });
     label("0", { x: left - 4, y: bottom, "text-anchor": "end" });
-    label(timeLabel(since, until - since), { x: left, y: H - 4 });
-    label(timeLabel(until, until - since), { x: right, y: H - 4, "text-anchor": "end" });
+    // Three time ticks (start, middle, end), each anchored inside the plot so none is clipped.
+    const middle = (since + until) / 2;
+    for (const [t, anchor] of [[since, "start"], [middle, "middle"], [until, "end"]]) {
+      plot.appendChild(svg("line", { class: "axis", x1: x(t), y1: bottom, x2: x(t), y2: bottom + 3 }));
+      label(timeLabel(t, until - since), { x: x(t), y: H - 4, "text-anchor": anchor });
+    }
     // One path per run of known values: a gap in the data is a gap in the line.
     let line = "", area = "", run = [], points = 0;
     const flush = () => {
@@ -264,12 +294,61 @@
       card.body.appendChild(drawAvailability(columns, data.since, data.until, data.step));
     }
     const status = document.getElementById("history-status");
-    status.textContent = `${duration(data.until - data.since)} to now, one point per ${duration(data.step)}`;
+    status.textContent = `${duration(data.until - data.since)} to now, one point per ` +
+      `${duration(data.step)}; times in ${timeZone()}`;
+    renderTimeline(data.events);
+    document.body.dataset.history = "ready";
+  }
+
+  // The timeline: what changed, newest first ("seen" events only say a backend was there).
+
+  function describe(event) {
+    const detail = event.detail || {};
+    switch (event.kind) {
+      case "error": return [`poll failing: ${detail.type}: ${detail.message}`, "ev-down"];
+      case "recovered": return ["polled again", "ev-ok"];
+      case "gone": return ["left the fleet", "ev-muted"];
+      default: break;
+    }
+    const parts = [];
+    let tone = "";
+    for (const field of event.changed_fields) {
+      const [before, after] = detail[field] || [null, null];
+      if (field === "status") {
+        parts.push(`status ${before} → ${after}`);
+        if (["unavailable", "offline", "retired"].includes(after)) tone = "ev-down";
+        else if (["available", "running"].includes(after)) tone = "ev-ok";
+      } else if (field === "characterization_id") {
+        parts.push("new calibration");
+      } else if (field === "degraded") {
+        parts.push(after ? "degraded" : "no longer degraded");
+        if (after) tone = tone || "ev-warn";
+      } else {
+        parts.push(`${field} ${JSON.stringify(before)} → ${JSON.stringify(after)}`);
+      }
+    }
+    return [parts.join(", "), tone];
+  }
+
+  function renderTimeline(events) {
+    const list = document.getElementById("timeline");
+    const shown = events.filter((e) => e.kind !== "seen").sort((a, b) => b.ts - a.ts).slice(0, TIMELINE_MAX);
+    list.replaceChildren();
+    for (const event of shown) {
+      const [text, tone] = describe(event);
+      const item = list.appendChild(el("li", tone));
+      const at = item.appendChild(el("time", "at", timeLabel(event.ts, 86400)));
+      at.dateTime = event.at;
+      item.appendChild(el("span", "name", event.backend));
+      item.appendChild(el("span", "what", text));
+    }
+    if (!shown.length) list.appendChild(el("li", "ev-muted", "no changes in this range"));
   }
 
   async function loadHistory() {
     if (historyLoading) return;
     historyLoading = true;
+    historyLoadedAt = Date.now();
     clearTimeout(historyTimer);
     try {
       const url = new URL("api/history", base);
@@ -313,7 +392,8 @@
       fleet = JSON.parse(event.data);
       clockOffset = Date.parse(fleet.now) - Date.now();
       renderTable();
-      if (first) {
+      document.body.dataset.rounds = String(fleet.rounds); // a finite readiness signal
+      if (first || Date.now() - historyLoadedAt >= HISTORY_AFTER_ROUND_MS) {
         first = false;
         loadHistory();
       }
