@@ -121,6 +121,8 @@ async def test_metrics_match_the_emulated_fleet(
     count = [s.value for s in rounds.samples if s.name.endswith("_count")]
     assert rounds.type == "histogram" and count[0] >= 2
     assert families["ionq_poll_last_round_timestamp_seconds"].samples[0].value > 0
+    (stale_after,) = families["ionq_poll_stale_after_seconds"].samples
+    assert stale_after.value == monitor.state.stale_after > 3 * monitor.interval
 
 
 async def test_each_app_has_its_own_registry(ionq_emulator: Emulator, tmp_path: Path) -> None:

@@ -320,6 +320,9 @@ def test_fleet_samples_say_what_the_state_knows_and_nothing_else() -> None:
     new = [(s.metric, s.value) for s in samples if s.labels.get("backend") == "qpu.new"]
     assert sorted(new) == [("ionq_backend_stale", 1.0), ("ionq_backend_up", 0.0)]
     assert by[("ionq_poll_last_round_timestamp_seconds", ())] == T0.timestamp() + 0.3
+    assert ("ionq_poll_stale_after_seconds", ()) not in by  # FleetState's default: never stale
+    later = fleet_samples(FleetState(["qpu.aria-1"], stale_after=31.5), T0)
+    assert ("ionq_poll_stale_after_seconds", {}, 31.5) in later
 
 
 @pytest.mark.parametrize(("late", "stale"), [(-0.001, False), (0.0, False), (0.001, True)])

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -66,6 +67,11 @@ GAUGES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("backend",),
     ),
     "ionq_poll_last_round_timestamp_seconds": ("Unix time the last polling round ended.", ()),
+    "ionq_poll_stale_after_seconds": (
+        "Seconds without a successful read after which a backend is stale, and without an "
+        "ended round after which the monitor is stalled (3 intervals plus the timeout).",
+        (),
+    ),
 }
 
 
@@ -107,6 +113,8 @@ def fleet_samples(state: FleetState, now: datetime) -> list[Sample]:
     if state.last_round_ended is not None:
         out.append(Sample("ionq_poll_last_round_timestamp_seconds", {},
                           state.last_round_ended.timestamp()))  # fmt: skip
+    if math.isfinite(state.stale_after):
+        out.append(Sample("ionq_poll_stale_after_seconds", {}, state.stale_after))
     return out
 
 
