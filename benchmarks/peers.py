@@ -4,9 +4,9 @@ Each client runs in a fresh process of its own (`benchmarks/_peer.py`), against 
 more processes: one at 100 ms latency for the fleet poll, one without latency for requests/s.
 The peers live in a separate venv, never in the project's:
 
-    python3 -m venv /work/peers-venv
-    /work/peers-venv/bin/pip install ionq-core ionq cirq-ionq 'openqasm3[parser]>=1,<2'
-    python -m benchmarks --peers --peers-python /work/peers-venv/bin/python
+    python3 -m venv .venv-peers
+    .venv-peers/bin/pip install ionq-core ionq cirq-ionq 'openqasm3[parser]>=1,<2'
+    python -m benchmarks --peers --peers-python .venv-peers/bin/python
 
 (`ionq` imports openqasm3 without declaring it.) Whichever peers that interpreter cannot import
 are listed as such; ours always runs with this interpreter. Nothing here has a budget: the run
@@ -36,7 +36,7 @@ CLIENTS = [
     ("ionq", "ionq", "ionq", "1 get_backends() list (v0.3: its model rejects v0.4 dates)"),
     ("cirq-ionq", "cirq-ionq", "cirq-ionq", "no backends API: 6 requests.get via _make_request"),
 ]
-DEFAULT_PEERS_PYTHON = Path("/work/peers-venv/bin/python")
+DEFAULT_PEERS_PYTHON = Path(".venv-peers/bin/python")
 
 
 def peers_python(chosen: str | None) -> str:

@@ -480,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
         "--peers-python",
         metavar="PYTHON",
         help="with --peers: the interpreter that has the peers installed (default "
-        "$IONQ_PEERS_PYTHON, else /work/peers-venv/bin/python if present, else this one)",
+        "$IONQ_PEERS_PYTHON, else .venv-peers/bin/python if present, else this one)",
     )
     args = parser.parse_args(argv)
     if args.peers_python and not args.peers:

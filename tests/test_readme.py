@@ -1,5 +1,6 @@
-"""Every Python block of the README runs as pasted (issue #14): against an emulator process, with
-`$IONQ_BASE_URL` pointing at it, and the pytest example in a fresh project in strict mode."""
+"""Every code block of the README and of docs/ runs as pasted: the Python ones against an
+emulator process, with `$IONQ_BASE_URL` pointing at it, the pytest example in a fresh project
+under `-W error`, the CLI lines that need no network; and every relative link resolves."""
 
 from __future__ import annotations
 
@@ -17,8 +18,11 @@ from pathlib import Path
 
 import pytest
 
-README = Path(__file__).parent.parent / "README.md"
-BLOCKS = re.findall(r"```(\w*)\n(.*?)```", README.read_text(), re.S)
+ROOT = Path(__file__).parent.parent
+README = ROOT / "README.md"
+DOCUMENTS = [README, *sorted((ROOT / "docs").glob("*.md"))]
+BLOCKS = [block for doc in DOCUMENTS
+          for block in re.findall(r"```(\w*)\n(.*?)```", doc.read_text(), re.S)]  # fmt: skip
 PYTHON = [body for lang, body in BLOCKS if lang == "python"]
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("IONQ_") and k != "NO_COLOR"}
 # Blocks that serve or poll until stopped: run until they show they work, then Ctrl-C.
@@ -134,3 +138,46 @@ def test_the_cli_lines_that_need_no_network_run(tmp_path: Path) -> None:
                                 cwd=tmp_path, env=ENV)  # fmt: skip
         assert result.returncode == 0, (line, result.stderr)
         assert result.stdout.strip(), line
+
+
+def _anchors(markdown: str) -> set[str]:
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces as hyphens."""
+    headings = re.findall(r"^#+ (.+)$", re.sub(r"```.*?```", "", markdown, flags=re.S), re.M)
+    return {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in headings}
+
+
+@pytest.mark.parametrize("doc", DOCUMENTS, ids=lambda d: d.name)
+def test_every_relative_link_resolves(doc: Path) -> None:
+    text = doc.read_text()
+    links = re.findall(r"\]\(([^)\s]+)\)", re.sub(r"```.*?```", "", text, flags=re.S))
+    relative = [link for link in links if not re.match(r"[a-z]+:", link)]
+    assert relative or doc != README
+    for link in relative:
+        path, _, anchor = link.partition("#")
+        target = (doc.parent / path).resolve() if path else doc
+        assert target.exists(), f"{doc.name}: {link} names no file"
+        if anchor and target.suffix == ".md":
+            assert anchor in _anchors(target.read_text()), f"{doc.name}: {link} names no heading"
+
+
+def test_no_document_names_a_machine_path_or_an_absent_document() -> None:
+    for doc in DOCUMENTS:
+        text = doc.read_text()
+        for stale in ("/work/", "/home/", "DESIGN.md", "this round", "§"):
+            assert stale not in text, f"{doc.name} says {stale!r}"
+
+
+def test_the_readme_reads_in_one_sitting_command_line_first() -> None:
+    lines = README.read_text().splitlines()
+    assert len(lines) <= 650
+    heading = {line: i for i, line in enumerate(lines, 1) if line.startswith("## ")}
+    assert heading["## Command line"] < 200
+    order = [
+        "## On a fresh machine",
+        "## Command line",
+        "## API keys",
+        "## Python API",
+        "## Testing with the embedded emulator",
+        "## Fleet monitor (`ionq-backends serve`)",
+    ]
+    assert [heading[h] for h in order] == sorted(heading[h] for h in order)

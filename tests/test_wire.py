@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from cattrs.gen import make_dict_structure_fn, override
 from hypothesis import assume, given
@@ -298,6 +299,15 @@ def test_formatters_are_pure_text() -> None:
                       last_updated=now - timedelta(minutes=3), degraded=False)  # fmt: skip
     assert backend_rows([backend], now) == [
         ["qpu.a", "available", "25", "19m 41s", "3 min ago", "no"]
+    ]
+    # A queue says nothing of a wait where no job runs; the status word counts as degraded.
+    down = attrs.evolve(backend, status="unavailable")
+    retired = attrs.evolve(backend, status="retired", degraded=None)
+    word = attrs.evolve(backend, status="degraded")
+    assert [row[3:] for row in backend_rows([down, retired, word], now)] == [
+        ["-", "3 min ago", "no"],
+        ["-", "3 min ago", "-"],
+        ["19m 41s", "3 min ago", "yes"],
     ]
     assert human_duration(timedelta(hours=3, minutes=23)) == "3h 23m"
     text = table(("NAME", "N"), [["a", "5"], ["bbb", "10"]], {})

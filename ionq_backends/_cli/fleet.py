@@ -19,7 +19,7 @@ from .._json import to_json
 from .._models import Backend, Characterization, ErrorRate
 from .._ranking import CircuitShape, RankedBackend, rank_for_circuit
 from .._selection import OrderBy, select
-from .format import human_duration, relative, table
+from .format import queue_text, relative, table
 
 _LIST_SORTS: dict[str, OrderBy] = {"queue": "queue_time", "qubits": "qubits", "name": "name"}
 
@@ -163,7 +163,7 @@ def best_rows(ranked: Iterable[RankedBackend], now: datetime) -> list[list[str]]
             entry.name,
             "-" if entry.backend.qubits is None else str(entry.backend.qubits),
             "-" if entry.expected_fidelity is None else f"{entry.expected_fidelity:.4f}",
-            human_duration(entry.queue_time),
+            queue_text(entry.backend),
             relative(c.date if c else None, now),
             entry.excluded or "",
         ])  # fmt: skip

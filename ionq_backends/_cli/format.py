@@ -63,15 +63,20 @@ def table(
     return "\n".join(lines)
 
 
+def queue_text(backend: Backend) -> str:
+    """The queue, or "-" for a backend that runs no jobs: its queue says nothing of a wait."""
+    return human_duration(backend.queue_time) if backend.runs_jobs else "-"
+
+
 def backend_rows(backends: Iterable[Backend], now: datetime) -> list[list[str]]:
     return [
         [
             b.name,
             str(b.status),
             "-" if b.qubits is None else str(b.qubits),
-            human_duration(b.queue_time),
+            queue_text(b),
             relative(b.last_updated, now),
-            {True: "yes", False: "no", None: "-"}[b.degraded],
+            {True: "yes", False: "no", None: "-"}[b.degraded_or_unknown],
         ]
         for b in backends
     ]
