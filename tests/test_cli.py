@@ -15,7 +15,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
@@ -23,16 +22,7 @@ from ionq_backends import _cli as cli
 from ionq_backends.emulator import Emulator
 
 from .conftest import CHILD_TIMEOUT, child, read_line
-
-SCRIPT = Path(sys.executable).with_name("ionq-backends")
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("IONQ_") and k != "NO_COLOR"}
-
-
-def run(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, timeout=timeout,
-                          env=env or ENV, stdin=subprocess.DEVNULL)  # fmt: skip
+from .factories import CLEAN_ENV, SCRIPT, run_cli
 
 
 def no_traceback(result: subprocess.CompletedProcess[str]) -> None:
@@ -44,7 +34,7 @@ def no_traceback(result: subprocess.CompletedProcess[str]) -> None:
 def emulator_url() -> Iterator[str]:
     """A separate `ionq-backends emulator` process, shared by the tests that need a base URL."""
     command = [str(SCRIPT), "emulator", "--port", "0", "--json"]
-    with child(command, env=ENV, stdout=subprocess.PIPE) as proc:
+    with child(command, env=CLEAN_ENV, stdout=subprocess.PIPE) as proc:
         assert proc.stdout is not None
         yield json.loads(read_line(proc.stdout))["base_url"]
         proc.send_signal(signal.SIGINT)
@@ -52,9 +42,9 @@ def emulator_url() -> Iterator[str]:
 
 
 def test_script_and_module_are_the_same_program() -> None:
-    a = run("--help")
+    a = run_cli("--help")
     b = subprocess.run([sys.executable, "-m", "ionq_backends", "--help"], capture_output=True,
-                       text=True, env=ENV, check=True, timeout=CHILD_TIMEOUT)  # fmt: skip
+                       text=True, env=CLEAN_ENV, check=True, timeout=CHILD_TIMEOUT)  # fmt: skip
     assert a.returncode == 0
     assert a.stdout.replace("__main__.py", "ionq-backends") == b.stdout.replace(
         "__main__.py", "ionq-backends"
@@ -65,7 +55,7 @@ def test_script_and_module_are_the_same_program() -> None:
 
 @pytest.mark.parametrize("version", ["v0.3", "v0.4"])
 def test_list_table(version: str) -> None:
-    result = run("list", "--emulator", "--api-version", version)
+    result = run_cli("list", "--emulator", "--api-version", version)
     assert result.returncode == 0, result.stderr
     header, *rows = result.stdout.splitlines()
     assert header.split() == ["NAME", "STATUS", "QUBITS", "QUEUE", "UPDATED", "DEGRADED"]
@@ -78,7 +68,7 @@ def test_list_table(version: str) -> None:
 
 @pytest.mark.parametrize("version", ["v0.3", "v0.4"])
 def test_list_json_parses_back(version: str) -> None:
-    result = run("list", "--emulator", "--json", "--api-version", version)
+    result = run_cli("list", "--emulator", "--json", "--api-version", version)
     assert result.returncode == 0
     backends = json.loads(result.stdout)
     aria = next(b for b in backends if b["name"] == "qpu.aria-1")
@@ -89,10 +79,10 @@ def test_list_json_parses_back(version: str) -> None:
 
 
 def test_get_success_and_partial_failure(emulator_url: str) -> None:
-    ok = run("get", "qpu.aria-1", "qpu.forte-1", "--base-url", emulator_url, "--json")
+    ok = run_cli("get", "qpu.aria-1", "qpu.forte-1", "--base-url", emulator_url, "--json")
     assert ok.returncode == 0
     assert [b["name"] for b in json.loads(ok.stdout)] == ["qpu.aria-1", "qpu.forte-1"]
-    partial = run("get", "qpu.aria-1", "qpu.nope", "--base-url", emulator_url)
+    partial = run_cli("get", "qpu.aria-1", "qpu.nope", "--base-url", emulator_url)
     assert partial.returncode == 1
     assert "qpu.aria-1" in partial.stdout
     (line,) = partial.stderr.splitlines()
@@ -103,13 +93,13 @@ def test_get_success_and_partial_failure(emulator_url: str) -> None:
 
 @pytest.mark.parametrize("version", ["v0.3", "v0.4"])
 def test_characterizations(version: str) -> None:
-    table = run("characterizations", "qpu.aria-1", "--limit", "12", "--emulator",
+    table = run_cli("characterizations", "qpu.aria-1", "--limit", "12", "--emulator",
                 "--api-version", version)  # fmt: skip
     assert table.returncode == 0
     header, *rows = table.stdout.splitlines()
     assert header.split()[:6] == ["DATE", "AGE", "ID", "1Q", "ERR", "2Q"]
     assert len(rows) == 12
-    as_json = run("characterizations", "qpu.aria-1", "--limit", "2", "--emulator", "--json",
+    as_json = run_cli("characterizations", "qpu.aria-1", "--limit", "2", "--emulator", "--json",
                   "--api-version", version)  # fmt: skip
     items = json.loads(as_json.stdout)
     assert len(items) == 2
@@ -118,7 +108,7 @@ def test_characterizations(version: str) -> None:
 
 
 def test_characterizations_none() -> None:
-    result = run("characterizations", "simulator", "--emulator")
+    result = run_cli("characterizations", "simulator", "--emulator")
     assert result.returncode == 0
     assert result.stdout.strip() == "no characterizations for simulator"
 
@@ -131,7 +121,7 @@ def test_characterizations_none() -> None:
      ["best", "--qubits", "4", "--max-calibration-age", "0"]],
 )  # fmt: skip
 def test_usage_errors_exit_2(args: list[str]) -> None:
-    result = run(*args)
+    result = run_cli(*args)
     assert result.returncode == 2
     assert result.stderr.strip()
     assert result.stdout == ""
@@ -142,7 +132,7 @@ def test_api_error_exits_1_with_one_line() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    result = run("list", "--base-url", f"http://127.0.0.1:{port}", "--timeout", "5")
+    result = run_cli("list", "--base-url", f"http://127.0.0.1:{port}", "--timeout", "5")
     assert result.returncode == 1
     (line,) = result.stderr.splitlines()
     assert line.startswith("ionq-backends: error: ")
@@ -178,7 +168,7 @@ def test_unresponsive_host_times_out_within_timeout(command: str) -> None:
     """
     with silent_host() as (_listener, base_url):
         started = time.monotonic()
-        result = run(*ONE_SHOT[command], "--base-url", base_url, "--timeout", "1")
+        result = run_cli(*ONE_SHOT[command], "--base-url", base_url, "--timeout", "1")
         elapsed = time.monotonic() - started
     assert result.returncode == 1
     # The attempt's own 1 s timer may come due in the same loop turn, and is then named too.
@@ -190,7 +180,7 @@ def test_unresponsive_host_times_out_within_timeout(command: str) -> None:
 
 def interrupt(command: list[str], started: Callable[[subprocess.Popen[str]], None]) -> int:
     """Run `command`, wait for `started(proc)`, send SIGINT; return the exit status."""
-    with child([str(SCRIPT), *command], env=ENV, stdin=subprocess.DEVNULL,
+    with child([str(SCRIPT), *command], env=CLEAN_ENV, stdin=subprocess.DEVNULL,
                stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:  # fmt: skip
         started(proc)
         proc.send_signal(signal.SIGINT)
@@ -228,7 +218,7 @@ def test_ctrl_c_exits_130(command: str) -> None:
 
 
 def test_key_is_never_an_argument() -> None:
-    assert "key" not in run("list", "--help").stdout.replace("$IONQ_API_KEY", "")
+    assert "key" not in run_cli("list", "--help").stdout.replace("$IONQ_API_KEY", "")
 
 
 def in_a_tty(*args: str, env: dict[str, str], stream: str = "stdout") -> tuple[str, str]:
@@ -264,27 +254,27 @@ def in_a_tty(*args: str, env: dict[str, str], stream: str = "stdout") -> tuple[s
 
 
 def test_status_is_coloured_only_on_a_tty_without_no_color() -> None:
-    coloured, _ = in_a_tty("list", "--emulator", env=ENV)
+    coloured, _ = in_a_tty("list", "--emulator", env=CLEAN_ENV)
     assert "\x1b[32mavailable" in coloured
-    plain, _ = in_a_tty("list", "--emulator", env={**ENV, "NO_COLOR": "1"})
+    plain, _ = in_a_tty("list", "--emulator", env={**CLEAN_ENV, "NO_COLOR": "1"})
     assert "\x1b[" not in plain
     assert "available" in plain
 
 
 def test_get_shows_progress_on_a_tty_stderr_only() -> None:
     names = ["qpu.aria-1", "qpu.aria-2", "qpu.forte-1", "qpu.tempo-1"]
-    terminal, stdout = in_a_tty("get", *names, "--emulator", env=ENV, stream="stderr")
+    terminal, stdout = in_a_tty("get", *names, "--emulator", env=CLEAN_ENV, stream="stderr")
     assert "fetched 4/4" in terminal
     assert "fetched" not in stdout
     assert [line.split()[0] for line in stdout.splitlines()[1:]] == names
-    piped = run("get", *names, "--emulator")
+    piped = run_cli("get", *names, "--emulator")
     assert piped.stderr == ""
 
 
 def test_watch_prints_changes_until_ctrl_c(emulator_url: str) -> None:
     command = [str(SCRIPT), "watch", "qpu.aria-1", "qpu.nope", "--base-url", emulator_url,
                "--interval", "30"]  # fmt: skip
-    with child(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+    with child(command, env=CLEAN_ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         assert proc.stdout is not None
         lines = sorted([read_line(proc.stdout), read_line(proc.stdout)])
         proc.send_signal(signal.SIGINT)
@@ -298,7 +288,7 @@ def test_watch_prints_changes_until_ctrl_c(emulator_url: str) -> None:
 
 def test_watch_json_lines(emulator_url: str) -> None:
     command = [str(SCRIPT), "watch", "qpu.forte-1", "--base-url", emulator_url, "--json"]
-    with child(command, env=ENV, stdout=subprocess.PIPE) as proc:
+    with child(command, env=CLEAN_ENV, stdout=subprocess.PIPE) as proc:
         assert proc.stdout is not None
         event = json.loads(read_line(proc.stdout))
     assert event["name"] == "qpu.forte-1"
@@ -315,7 +305,7 @@ def test_watch_json_reports_errors_as_objects(emulator_url: str) -> None:
     for base_url in (emulator_url, refused):
         command = [str(SCRIPT), "watch", "qpu.nope", "--base-url", base_url, "--json",
                    "--interval", "30"]  # fmt: skip
-        with child(command, env=ENV, stdout=subprocess.PIPE) as proc:
+        with child(command, env=CLEAN_ENV, stdout=subprocess.PIPE) as proc:
             assert proc.stdout is not None
             events[base_url] = json.loads(read_line(proc.stdout))
     api, network = events[emulator_url], events[refused]
@@ -335,7 +325,7 @@ def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
     try:
         result = subprocess.run([str(SCRIPT), "list", "--emulator", "--json"], stdout=write,
                                 stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
-                                env=ENV, timeout=CHILD_TIMEOUT)  # fmt: skip
+                                env=CLEAN_ENV, timeout=CHILD_TIMEOUT)  # fmt: skip
     finally:
         os.close(write)
     assert result.returncode == 0
@@ -343,7 +333,9 @@ def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
 
 
 def test_emulator_says_where_it_listens() -> None:
-    with child([str(SCRIPT), "emulator", "--port", "0"], env=ENV, stdout=subprocess.PIPE) as proc:
+    with child(
+        [str(SCRIPT), "emulator", "--port", "0"], env=CLEAN_ENV, stdout=subprocess.PIPE
+    ) as proc:
         assert proc.stdout is not None
         line = read_line(proc.stdout)
     prefix = "IonQ API emulator (v0.3 and v0.4) listening on http://127.0.0.1:"
@@ -395,7 +387,7 @@ async def test_strings_no_terminal_can_print_are_escaped_never_fatal(
 
     async def cli(*args: str) -> tuple[int, str, str]:
         proc = await asyncio.create_subprocess_exec(
-            str(SCRIPT), *args, "--base-url", ionq_emulator.base_url, env=ENV,
+            str(SCRIPT), *args, "--base-url", ionq_emulator.base_url, env=CLEAN_ENV,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         out, err = await asyncio.wait_for(proc.communicate(), CHILD_TIMEOUT)
@@ -415,7 +407,7 @@ def test_the_emulator_refuses_oversized_requests_as_an_http_api_does() -> None:
     """414 for a long request line, 431 for long or many headers, each with IonQ's error body;
     past what aiohttp's parser reads, its 400, and never a traceback on the CLI's stderr."""
     command = [str(SCRIPT), "emulator", "--port", "0", "--json"]
-    with child(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+    with child(command, env=CLEAN_ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         assert proc.stdout is not None and proc.stderr is not None
         url = json.loads(read_line(proc.stdout))["base_url"]
         host, port = url.removeprefix("http://").split(":")
@@ -449,7 +441,7 @@ def test_the_emulator_refuses_oversized_requests_as_an_http_api_does() -> None:
 
 @pytest.mark.parametrize("command", ["list", "get", "watch", "best", "serve", "emulator"])
 def test_help_gives_each_default_once_and_explains_every_option(command: str) -> None:
-    result = run(command, "--help")
+    result = run_cli(command, "--help")
     assert result.returncode == 0
     text = " ".join(result.stdout.split())  # argparse wraps lines
     assert "(default: None)" not in text and "(default: False)" not in text
@@ -472,7 +464,7 @@ def test_help_gives_each_default_once_and_explains_every_option(command: str) ->
     ],
 )  # fmt: skip
 def test_usage_errors_name_flags_never_python_parameters(args: list[str], message: str) -> None:
-    result = run(*args)
+    result = run_cli(*args)
     assert result.returncode == 2
     assert message in result.stderr
     assert "verbose_status" not in result.stderr and "allow_remote" not in result.stderr
@@ -480,12 +472,12 @@ def test_usage_errors_name_flags_never_python_parameters(args: list[str], messag
 
 
 def test_get_json_holds_each_failed_name_with_its_error(emulator_url: str) -> None:
-    result = run("get", "qpu.aria-1", "qpu.nope", "--base-url", emulator_url, "--json")
+    result = run_cli("get", "qpu.aria-1", "qpu.nope", "--base-url", emulator_url, "--json")
     assert result.returncode == 1
     aria, nope = json.loads(result.stdout)
     assert aria["name"] == "qpu.aria-1" and "error" not in aria
     assert nope["name"] == "qpu.nope"
     assert nope["error"]["type"] == "NotFoundError" and nope["error"]["status_code"] == 404
     assert nope["error"]["request_id"].startswith("emu-")
-    every = run("get", "qpu.nope", "qpu.gone", "--base-url", emulator_url, "--json")
+    every = run_cli("get", "qpu.nope", "qpu.gone", "--base-url", emulator_url, "--json")
     assert [item["error"]["status_code"] for item in json.loads(every.stdout)] == [404, 404]

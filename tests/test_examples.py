@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -23,14 +22,14 @@ from ionq_backends.emulator import Emulator
 from ionq_backends.service import MONITOR
 
 from .conftest import child, read_line
+from .factories import CLEAN_ENV
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("IONQ_")}
 
 
 def run(name: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, str(EXAMPLES / name), *args], capture_output=True,
-                          text=True, timeout=60, env=ENV)  # fmt: skip
+                          text=True, timeout=60, env=CLEAN_ENV)  # fmt: skip
 
 
 def test_quickstart_prints_the_fleet() -> None:
@@ -115,7 +114,7 @@ def test_status_service_as_a_process(tmp_path: Path) -> None:
         "--db",
         str(tmp_path / "history.sqlite3"),
     ]
-    with child(command, stdout=subprocess.PIPE, env=ENV) as proc:
+    with child(command, stdout=subprocess.PIPE, env=CLEAN_ENV) as proc:
         assert proc.stdout is not None
         line = read_line(proc.stdout)
         assert line.startswith("serving fleet status on http://127.0.0.1:")

@@ -93,7 +93,7 @@ async def test_proxy_html_error_page(ionq_emulator: Emulator, client: IonQClient
 async def test_non_retryable_status_raises_at_once(
     ionq_emulator: Emulator, client: IonQClient, sleeps: list[float], status: int, cls: type
 ) -> None:
-    # A 401 on a public endpoint is asked once more without the key (issue #13), not retried.
+    # A 401 on a public endpoint is asked once more without the key, not retried.
     times = 2 if status == 401 else 1
     ionq_emulator.inject(PATH, status=status, times=times)
     with pytest.raises(cls):
@@ -438,7 +438,7 @@ async def test_errors_never_carry_the_key(fake_sleep: Sleep) -> None:
             assert SECRET not in text
     sent = [r.headers.get("Authorization") for r in guarded.requests]
     assert "[REDACTED]" in sent
-    assert set(sent) <= {"[REDACTED]", None}  # None: the once-more-without-the-key (issue #13)
+    assert set(sent) <= {"[REDACTED]", None}  # None: the once-more-without-the-key
 
 
 # The key in no frame's locals of a raised error: Sentry, for one, captures them by default

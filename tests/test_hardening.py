@@ -1,4 +1,4 @@
-"""One targeted test per class of the hostile-input attack (issue #12): each closes a class.
+"""One targeted test per class of the hostile-input attack: each closes a class.
 
 The chaos suite (tests/test_chaos.py) then throws random hostile answers at every public call.
 """
@@ -39,6 +39,7 @@ from ionq_backends._watch import Watcher
 from ionq_backends.emulator import Emulator
 
 from .conftest import SECRET, Hang, serve
+from .factories import run_cli
 
 Sleep = Callable[[float], Awaitable[None]]
 GOOD = {"backend": "qpu.good", "status": "available", "qubits": 25}
@@ -441,15 +442,6 @@ def busy_port() -> Iterator[int]:
         yield sock.getsockname()[1]
 
 
-def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    import os
-
-    base = {k: v for k, v in os.environ.items() if not k.startswith("IONQ_")}
-    return subprocess.run([sys.executable, "-m", "ionq_backends", *args], capture_output=True,
-                          text=True, timeout=60, env={**base, **(env or {})},
-                          stdin=subprocess.DEVNULL)  # fmt: skip
-
-
 @pytest.mark.parametrize(
     ("args", "env", "status"),
     [
@@ -463,7 +455,7 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 def test_cli_errors_are_one_line_and_a_status(
     args: list[str], env: dict[str, str] | None, status: int
 ) -> None:
-    result = _cli(*args, env=env)
+    result = run_cli(*args, env=env)
     assert result.returncode == status, result.stderr
     assert "Traceback" not in result.stderr
     assert result.stderr.strip()
@@ -471,7 +463,7 @@ def test_cli_errors_are_one_line_and_a_status(
 
 
 def test_cli_port_in_use_is_one_line_and_status_1(busy_port: int) -> None:
-    result = _cli("emulator", "--port", str(busy_port))
+    result = run_cli("emulator", "--port", str(busy_port))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

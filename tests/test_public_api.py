@@ -21,7 +21,7 @@ def test_all_is_pinned() -> None:
         "IonQClient", "IonQError", "NotFoundError", "PermissionDeniedError", "PollRound",
         "RateLimitError", "RawResponse", "format_age", "format_duration",
         "ResponseValidationError", "ServerError", "Timing", "__version__", "make_converter",
-        # Fleet views (issue 16):
+        # Fleet views:
         "select", "least_busy", "ErrorRate", "CircuitShape", "estimate_success",
         "RankedBackend", "rank_for_circuit", "CharacterizationsSnapshot",
     ])  # fmt: skip

@@ -5,7 +5,6 @@ under `-W error`, the CLI lines that need no network; and every relative link re
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import signal
@@ -18,13 +17,14 @@ from pathlib import Path
 
 import pytest
 
+from .factories import CLEAN_ENV
+
 ROOT = Path(__file__).parent.parent
 README = ROOT / "README.md"
 DOCUMENTS = [README, *sorted((ROOT / "docs").glob("*.md"))]
 BLOCKS = [block for doc in DOCUMENTS
           for block in re.findall(r"```(\w*)\n(.*?)```", doc.read_text(), re.S)]  # fmt: skip
 PYTHON = [body for lang, body in BLOCKS if lang == "python"]
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("IONQ_") and k != "NO_COLOR"}
 # Blocks that serve or poll until stopped: run until they show they work, then Ctrl-C.
 LONG = ("# runs until Ctrl-C", "web.run_app(")
 
@@ -32,8 +32,8 @@ LONG = ("# runs until Ctrl-C", "web.run_app(")
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
     """A separate emulator process: the blocks run in processes of their own."""
-    proc = subprocess.Popen([sys.executable, "-m", "ionq_backends", "emulator", "--port", "0",
-                             "--json"], env=ENV, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    command = [sys.executable, "-m", "ionq_backends", "emulator", "--port", "0", "--json"]
+    proc = subprocess.Popen(command, env=CLEAN_ENV, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         yield json.loads(_line(proc, 30))["base_url"]
@@ -67,7 +67,7 @@ def test_the_readme_has_the_blocks_this_file_runs() -> None:
     ids=lambda b: b.splitlines()[-1][:40],
 )
 def test_each_block_runs_as_pasted(block: str, base_url: str, tmp_path: Path) -> None:
-    env = {**ENV, "IONQ_BASE_URL": base_url}
+    env = {**CLEAN_ENV, "IONQ_BASE_URL": base_url}
     result = subprocess.run([sys.executable, "-c", block], capture_output=True, text=True,
                             timeout=60, cwd=tmp_path, env=env)  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -77,7 +77,7 @@ def test_each_block_runs_as_pasted(block: str, base_url: str, tmp_path: Path) ->
 def test_the_watch_block_prints_the_fleet_until_ctrl_c(base_url: str, tmp_path: Path) -> None:
     (block,) = [b for b in PYTHON if "# runs until Ctrl-C" in b]
     proc = subprocess.Popen([sys.executable, "-c", block], cwd=tmp_path, text=True,
-                            env={**ENV, "IONQ_BASE_URL": base_url}, stdout=subprocess.PIPE,
+                            env={**CLEAN_ENV, "IONQ_BASE_URL": base_url}, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)  # fmt: skip
     try:
         first = _line(proc, 30)
@@ -90,7 +90,7 @@ def test_the_watch_block_prints_the_fleet_until_ctrl_c(base_url: str, tmp_path: 
 def test_the_mounting_block_serves_the_monitor(base_url: str, tmp_path: Path) -> None:
     (block,) = [b for b in PYTHON if "web.run_app(" in b]
     proc = subprocess.Popen([sys.executable, "-c", block], cwd=tmp_path, text=True,
-                            env={**ENV, "IONQ_BASE_URL": base_url}, stdout=subprocess.PIPE,
+                            env={**CLEAN_ENV, "IONQ_BASE_URL": base_url}, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)  # fmt: skip
     try:
         assert "Running on http://127.0.0.1:8000" in _line(proc, 30)  # aiohttp's own banner
@@ -114,7 +114,7 @@ def test_the_pytest_example_passes_in_a_fresh_project_under_w_error(tmp_path: Pa
     (tmp_path / "pyproject.toml").write_text(config)
     command = [sys.executable, "-m", "pytest", "-q", "-W", "error", "-p", "no:cacheprovider"]
     result = subprocess.run([*command, "test_router.py"], capture_output=True, text=True,
-                            timeout=120, cwd=tmp_path, env=ENV)  # fmt: skip
+                            timeout=120, cwd=tmp_path, env=CLEAN_ENV)  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
 
@@ -135,7 +135,7 @@ def test_the_cli_lines_that_need_no_network_run(tmp_path: Path) -> None:
             words.append("--emulator")
         command = [sys.executable, "-m", "ionq_backends", *words]
         result = subprocess.run(command, capture_output=True, text=True, timeout=60,
-                                cwd=tmp_path, env=ENV)  # fmt: skip
+                                cwd=tmp_path, env=CLEAN_ENV)  # fmt: skip
         assert result.returncode == 0, (line, result.stderr)
         assert result.stdout.strip(), line
 

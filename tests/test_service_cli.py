@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import signal
 import socket
 import sqlite3
@@ -20,13 +19,12 @@ import pytest
 from ionq_backends.service.cli import main
 
 from .conftest import child, read_line
-
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("IONQ_")}
+from .factories import CLEAN_ENV
 
 
 def python(code: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60, env=ENV)  # fmt: skip
+                          timeout=60, env=CLEAN_ENV)  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -126,7 +124,7 @@ def test_serves_until_a_signal_then_closes_cleanly(
     command = [sys.executable, "-m", *entry, "--emulator", "--db", str(db),
                "--port", "0", "--interval", "0.05", "--log-level", "warning"]  # fmt: skip
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=ENV)  # fmt: skip
+                            env=CLEAN_ENV)  # fmt: skip
     try:
         assert proc.stdout is not None
         line = read_line(proc.stdout)
@@ -168,7 +166,9 @@ def test_each_log_line_is_printed_once(
     command = [sys.executable, "-m", "ionq_backends", "serve", *flags, "--emulator",
                "--db", str(tmp_path / "h.sqlite3"), "--port", "0", "--interval", "0.05",
                "--log-level", "debug"]  # fmt: skip
-    with child(command, env={**ENV, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+    with child(
+        command, env={**CLEAN_ENV, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as proc:
         assert proc.stderr is not None
         lines = [read_line(proc.stderr) for _ in range(30)]
     logged = [line for line in lines if " DEBUG " in line or " INFO " in line]

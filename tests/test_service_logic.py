@@ -10,12 +10,9 @@ from typing import Any
 import pytest
 
 from ionq_backends import (
-    Backend,
     BackendChange,
-    BackendsSnapshot,
     BackendStatus,
     Characterization,
-    FidelityStat,
     NotFoundError,
     ServerError,
 )
@@ -36,29 +33,11 @@ from ionq_backends.service._history import (
 from ionq_backends.service._metrics import GAUGES, fleet_samples
 from ionq_backends.service._state import FleetState, iso
 
+from . import factories
+from .factories import fleet_backend as backend
+from .factories import server_error, snapshot
+
 T0 = datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
-
-
-def backend(name: str = "qpu.aria-1", **fields: object) -> Backend:
-    values: dict[str, object] = {
-        "status": BackendStatus.AVAILABLE,
-        "api_version": "v0.4",
-        "qubits": 25,
-        "average_queue_time": 90_000.0,
-        "degraded": False,
-        "characterization_id": "c-1",
-        "last_updated": T0,
-    }
-    values.update(fields)
-    return Backend(name=name, **values)  # type: ignore[arg-type]
-
-
-def snapshot(*backends: Backend, errors: dict[str, Exception] | None = None) -> BackendsSnapshot:
-    return BackendsSnapshot({b.name: b for b in backends}, errors or {})  # type: ignore[arg-type]
-
-
-def server_error(message: str = "boom") -> ServerError:
-    return ServerError(message, status_code=503, request_id="r-1", method="GET", path="/x")
 
 
 # Durations
@@ -166,16 +145,8 @@ def test_health_starting_ok_failing_and_stalled() -> None:
 
 
 def characterization(cid: str = "c-1", two_q: float = 0.99) -> Characterization:
-    return Characterization(
-        id=cid,
-        backend="qpu.aria-1",
-        date=T0 - timedelta(hours=20),
-        api_version="v0.4",
-        fidelity={
-            "2q": FidelityStat(two_q, 0.001, "median"),
-            "spam": FidelityStat(None, None, "median"),
-        },
-    )
+    return factories.characterization({"2q": two_q, "spam": None}, cid=cid, qubits=None,
+                                      date=T0 - timedelta(hours=20))  # fmt: skip
 
 
 def test_characterization_fetched_at_start_and_when_its_id_changes() -> None:

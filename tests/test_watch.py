@@ -25,6 +25,7 @@ from ionq_backends._constants import GONE_AFTER_ROUNDS
 from ionq_backends._watch import Watcher
 from ionq_backends.emulator import Emulator
 
+from . import factories
 from .conftest import Hang, ionq_tasks, serve
 
 
@@ -247,7 +248,7 @@ def test_watch_arguments_are_checked() -> None:
 
 
 def backend(**fields: Any) -> Backend:
-    return Backend(**{"name": "a", "status": "available", "api_version": "v0.4", **fields})
+    return factories.backend(**{"name": "a", **fields})
 
 
 def test_watcher_pure_sequence() -> None:

@@ -1,4 +1,4 @@
-"""What the live API and its users' captures really send (issue #13), in both versions."""
+"""What the live API and its users' captures really send, in both versions."""
 
 from __future__ import annotations
 

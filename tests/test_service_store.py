@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import sqlite3
 import subprocess
@@ -30,9 +29,9 @@ from ionq_backends.service._store import (
 )
 
 from .conftest import read_line
+from .factories import CLEAN_ENV
 from .service_support import running
 
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("IONQ_")}
 NOW = 1_794_999_960.0  # a Unix time on a minute boundary (2026-11-18)
 
 
@@ -214,7 +213,7 @@ def test_kill_9_mid_write_loses_at_most_the_last_round(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "ionq_backends.service", "--emulator", "--db", str(path),
                "--interval", "0.01", "--port", "0", "--log-level", "error"]  # fmt: skip
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True, env=ENV)  # fmt: skip
+                            text=True, env=CLEAN_ENV)  # fmt: skip
     try:
         assert proc.stdout is not None
         line = read_line(proc.stdout)

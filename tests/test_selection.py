@@ -11,10 +11,7 @@ from hypothesis import strategies as st
 
 from ionq_backends import Backend, BackendsSnapshot, BackendStatus, least_busy, select
 
-
-def backend(name: str, status: str = "available", **fields: Any) -> Backend:
-    return Backend(name=name, status=status, api_version="v0.4", **fields)
-
+from .factories import backend
 
 FLEET = [
     backend("qpu.aria-1", qubits=25, average_queue_time=1_181_215.0, degraded=False),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -12,28 +12,13 @@ from hypothesis import strategies as st
 from ionq_backends import (
     Characterization,
     ErrorRate,
-    FidelityStat,
     estimate_success,
     make_converter,
 )
 from ionq_backends.emulator._fleet import default_fleet
 from ionq_backends.emulator._versions import RENDERINGS
 
-NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
-
-
-def characterization(
-    fidelity: dict[str, float | None] | None = None,
-    *,
-    connectivity: tuple[tuple[int, int], ...] = (),
-    qubits: int | None = 4,
-    date: datetime | None = NOW - timedelta(hours=5),
-) -> Characterization:
-    stats = {
-        key: FidelityStat(value, 0.001 if key == "2q" else None, "median")
-        for key, value in (fidelity or {}).items()
-    }
-    return Characterization("c-1", "qpu.x", date, "v0.4", qubits, connectivity, stats)
+from .factories import NOW, characterization
 
 
 def test_age_is_now_minus_date() -> None:

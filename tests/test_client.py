@@ -196,7 +196,7 @@ async def test_429_past_the_cap_raises_at_once(
 async def test_other_4xx_are_never_retried(
     mocked: aioresponses, client: IonQClient, sleeps: list[float], status: int
 ) -> None:
-    # repeat: a 401 on a public endpoint is asked once more without the key (issue #13).
+    # repeat: a 401 on a public endpoint is asked once more without the key.
     mocked.get(f"{V4}/backends/x", status=status, payload={"message": "no"}, repeat=True)
     with pytest.raises(APIStatusError) as info:
         await client.get_backend("x")

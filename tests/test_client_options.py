@@ -1,10 +1,9 @@
-"""What users of the best-loved SDKs expect (issue #14): per-call options, raw responses, headers,
+"""What users of the best-loved SDKs expect: per-call options, raw responses, headers,
 a logging switch, the whole fleet, and a CLI that explains itself."""
 
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import subprocess
 import sys
@@ -27,15 +26,7 @@ from ionq_backends._logging import enable_from_env, logger
 from ionq_backends.emulator import Emulator
 
 from .conftest import SECRET
-
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("IONQ_") and k != "NO_COLOR"}
-
-
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ionq_backends", *args], capture_output=True,
-                          text=True, timeout=60, env={**ENV, **(env or {})},
-                          stdin=subprocess.DEVNULL)  # fmt: skip
-
+from .factories import CLEAN_ENV, run_cli
 
 # Per-call options and raw access
 
@@ -114,9 +105,9 @@ def test_ionq_log_prints_the_package_log_lines_without_code() -> None:
             "            await c.get_backend('qpu.aria-1')\n"
             "asyncio.run(main())\n")  # fmt: skip
     quiet = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                           timeout=60, env=ENV)  # fmt: skip
+                           timeout=60, env=CLEAN_ENV)  # fmt: skip
     loud = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60, env={**ENV, "IONQ_LOG": "debug"})  # fmt: skip
+                          timeout=60, env={**CLEAN_ENV, "IONQ_LOG": "debug"})  # fmt: skip
     assert quiet.returncode == loud.returncode == 0
     assert quiet.stderr == ""
     assert "DEBUG ionq_backends: GET /v0.4/backends/qpu.aria-1 -> 503 attempt=1" in loud.stderr
@@ -176,37 +167,37 @@ async def test_has_access_means_the_same_in_both_versions(version: str) -> None:
 
 
 def test_version_and_help_with_defaults() -> None:
-    version = cli("--version")
+    version = run_cli("--version")
     assert version.returncode == 0
     assert version.stdout.strip() == f"ionq-backends {__version__}"
-    help_text = " ".join(cli("watch", "--help").stdout.split())  # unwrapped
+    help_text = " ".join(run_cli("watch", "--help").stdout.split())  # unwrapped
     assert "(default: 60.0)" in help_text and "(default: 30.0)" in help_text
     assert "--verbose-status" in help_text and "-v, --verbose" in help_text
 
 
 def test_verbose_flag_prints_the_log_lines() -> None:
-    result = cli("list", "--emulator", "-vv")
+    result = run_cli("list", "--emulator", "-vv")
     assert result.returncode == 0
     assert "DEBUG ionq_backends: GET /v0.4/backends -> 200 attempt=1" in result.stderr
 
 
 def test_verbose_status_on_v03() -> None:
-    result = cli("list", "--emulator", "--api-version", "v0.3", "--verbose-status", "--json")
+    result = run_cli("list", "--emulator", "--api-version", "v0.3", "--verbose-status", "--json")
     assert result.returncode == 0, result.stderr
     assert '"status": "calibrating"' in result.stdout  # qpu.aria-2's verbose status
-    refused = cli("list", "--emulator", "--verbose-status")
+    refused = run_cli("list", "--emulator", "--verbose-status")
     assert refused.returncode == 2 and "--verbose-status" in refused.stderr
 
 
 def test_a_bad_number_names_the_value_not_a_function() -> None:
-    result = cli("list", "--timeout", "abc")
+    result = run_cli("list", "--timeout", "abc")
     assert result.returncode == 2
     assert "expected a finite number > 0, got 'abc'" in result.stderr
     assert "_positive" not in result.stderr and "invalid" not in result.stderr.split(":")[-1]
 
 
 def test_a_get_where_every_name_failed_prints_no_empty_table() -> None:
-    result = cli("get", "qpu.nope-1", "qpu.nope-2", "--emulator")
+    result = run_cli("get", "qpu.nope-1", "qpu.nope-2", "--emulator")
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.count("404") == 2
@@ -221,12 +212,12 @@ def refused_port() -> Iterator[int]:
 
 def test_a_refused_connection_reads_as_its_cause(refused_port: int) -> None:
     base = f"http://127.0.0.1:{refused_port}"
-    result = cli("list", "--base-url", base, "--timeout", "20")
+    result = run_cli("list", "--base-url", base, "--timeout", "20")
     assert result.returncode == 1
     assert f"connection refused to 127.0.0.1:{refused_port}" in result.stderr
     assert "ssl:default" not in result.stderr
     # A deadline shorter than the retries says what the last attempt met.
-    short = cli("list", "--base-url", base, "--timeout", "0.3")
+    short = run_cli("list", "--base-url", base, "--timeout", "0.3")
     assert short.returncode == 1
     assert "timed out after 0.3s" in short.stderr
     assert f"(last attempt: connection refused to 127.0.0.1:{refused_port})" in short.stderr

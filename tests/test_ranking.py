@@ -22,11 +22,9 @@ from ionq_backends import (
     rank_for_circuit,
 )
 
+from .factories import backend
+
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
-
-
-def backend(name: str, status: str = "available", **fields: Any) -> Backend:
-    return Backend(name=name, status=status, api_version="v0.4", **fields)
 
 
 def calibration(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import subprocess
 import sys
@@ -25,14 +24,15 @@ from ionq_backends import (
 from ionq_backends._cli.fleet import best_rows, characterization_rows, error_cell
 from ionq_backends.emulator import Emulator
 
+from .factories import CLEAN_ENV
+
 SCRIPT = Path(sys.executable).with_name("ionq-backends")
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("IONQ_")}
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, timeout=60,
-                          env=ENV, stdin=subprocess.DEVNULL)  # fmt: skip
+                          env=CLEAN_ENV, stdin=subprocess.DEVNULL)  # fmt: skip
 
 
 def rows_of(stdout: str) -> list[list[str]]:
@@ -124,7 +124,7 @@ async def test_best_reports_a_failed_characterization_and_exits_1() -> None:
         # A 403 is not retried, so no backoff is waited for.
         emulator.inject("/v0.4/backends/qpu.forte-1/characterizations", status=403)
         proc = await asyncio.create_subprocess_exec(
-            str(SCRIPT), "best", "--qubits", "30", "--base-url", emulator.base_url, env=ENV,
+            str(SCRIPT), "best", "--qubits", "30", "--base-url", emulator.base_url, env=CLEAN_ENV,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
         )  # fmt: skip
         try:
