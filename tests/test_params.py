@@ -126,3 +126,46 @@ def test_retry_policy_changes_only_what_is_given() -> None:
     assert retry_policy(base, max_retries=5).retry_after_cap == base.retry_after_cap
     with pytest.raises(ValueError, match="max_retries"):
         retry_policy(base, max_retries=-1)
+
+
+# Each refusal's whole message: what a caller reads is the contract, not only its type.
+REFUSALS: list[tuple[Any, type[Exception], str]] = [
+    (lambda: finite("t", 1, low=2.0, inclusive=True), ValueError,
+     "t must be a finite number >= 2, got 1"),
+    (lambda: finite("t", 2, low=2.0), ValueError, "t must be a finite number > 2, got 2"),
+    (lambda: max_age(-1), ValueError, "max_age must be a finite number >= 0, got -1"),
+    (lambda: integer("n", 1.5, low=0), TypeError, "n must be an int, got float"),
+    (lambda: api_key(SealedKey(b"k")), TypeError, "api_key must be a str, got bytes"),
+    (lambda: api_key(SealedKey("a b")), ValueError,
+     "api_key has a character that cannot be sent in a header at index 1 (U+0020); "
+     "expected printable ASCII"),
+    (lambda: headers({"X": 1}, None, "ua"), TypeError, "default_headers must map str to str"),
+    (lambda: headers({1: "x"}, None, "ua"), TypeError, "default_headers must map str to str"),
+    (lambda: headers({"Authorization": "x"}, None, "ua"), ValueError,
+     "default_headers must not set Authorization: pass api_key"),
+    (lambda: headers({"X\n": "x"}, None, "ua"), ValueError,
+     "header name 'X\\n' must be non-empty printable ASCII"),
+    (lambda: headers({"X": "a\tb"}, None, "ua"), ValueError,
+     "header 'X' must be non-empty printable ASCII"),
+    (lambda: headers(None, 7, "ua"), TypeError, "user_agent must be a str, got int"),
+    (lambda: headers(None, "", "ua"), ValueError, "user_agent must be non-empty printable ASCII"),
+    (lambda: backend_names("qpu"), TypeError, "names must be an iterable of names, not one string"),
+    (lambda: backend_names([3]), TypeError, "a backend name must be a str, got int"),
+    (lambda: retry_policy(RetryPolicy(), max_retries=-1), ValueError,
+     "max_retries must be >= 0, got -1"),
+    (lambda: retry_policy(RetryPolicy(), retry_after_cap=-1.0), ValueError,
+     "retry_after_cap must be a finite number >= 0, got -1.0"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("call", "kind", "message"), REFUSALS)
+def test_each_refusal_says_what_was_wrong_in_full(
+    call: Any, kind: type[Exception], message: str
+) -> None:
+    with pytest.raises(kind) as raised:
+        call()
+    assert str(raised.value) == message
+
+
+def test_a_sealed_key_reads_as_sealed_and_redacted() -> None:
+    assert repr(SealedKey("k-123")) == "SealedKey([REDACTED])"

@@ -48,7 +48,7 @@ def test_an_error_is_scrubbed_in_place_every_attribute_and_arg() -> None:
     assert KEY not in str(error) and KEY not in repr(error)
     assert error.message == f"echo {REDACTED}" and error.request_id == f"id-{REDACTED}"
     assert error.body == {"error": {"message": REDACTED}}
-    assert all(KEY not in str(arg) for arg in error.args)
+    assert error.args == (f"echo {REDACTED}",)  # the text kept, only the key replaced
 
 
 def test_problems_of_a_validation_error_are_scrubbed_inside_their_pairs() -> None:

@@ -16,6 +16,8 @@ import pytest
 from aiohttp import web
 from yarl import URL
 
+from ionq_backends import IonQClient, ResponseValidationError
+from ionq_backends._constants import MAX_BODY_BYTES
 from ionq_backends._transport import Transport, client_timeout
 
 from .conftest import Hang, serve
@@ -173,3 +175,48 @@ def test_the_deadline_bounds_the_attempt_not_the_wait_for_a_slot() -> None:
                 await queued
 
     run(scenario)
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "message"),
+    [(0, ValueError, "timeout must be a finite number of seconds > 0, got 0"),
+     (-1.5, ValueError, "timeout must be a finite number of seconds > 0, got -1.5"),
+     (float("inf"), ValueError, "timeout must be a finite number of seconds > 0, got inf"),
+     (float("nan"), ValueError, "timeout must be a finite number of seconds > 0, got nan"),
+     (True, TypeError, "timeout must be seconds or a ClientTimeout, got bool"),
+     ("5", TypeError, "timeout must be seconds or a ClientTimeout, got str")],
+)  # fmt: skip
+def test_a_timeout_that_is_not_positive_finite_seconds_is_refused_by_name(
+    value: Any, kind: type[Exception], message: str
+) -> None:
+    with pytest.raises(kind) as raised:
+        client_timeout(value)
+    assert str(raised.value) == message
+
+
+def test_seconds_bound_the_attempt_its_read_and_its_connect() -> None:
+    timeout = client_timeout(5)
+    assert (timeout.total, timeout.connect, timeout.sock_read) == (5, 5, 5)
+    given = aiohttp.ClientTimeout(total=3, sock_connect=1)
+    assert client_timeout(given) is given
+
+
+async def test_a_body_past_the_cap_names_the_request_id_and_the_whole_body() -> None:
+    async def huge(request: web.Request) -> web.Response:
+        return web.Response(body=b" " * (MAX_BODY_BYTES + 1), headers={"X-Request-Id": "r-9"})
+
+    async def bad_gzip(request: web.Request) -> web.Response:
+        return web.Response(body=b"not gzip", headers={"X-Request-Id": "r-8",
+                                                       "Content-Encoding": "gzip"})  # fmt: skip
+
+    async with serve({"/v0.4/backends/huge": huge, "/v0.4/backends/gz": bad_gzip}) as base:
+        async with IonQClient(base_url=base, max_retries=0) as client:
+            for path, rid, problem in [
+                ("huge", "r-9", f"response body exceeds the {MAX_BODY_BYTES} byte cap; "
+                                "refused unread"),
+                ("gz", "r-8", "body is not valid gzip"),
+            ]:  # fmt: skip
+                with pytest.raises(ResponseValidationError) as raised:
+                    await client.get_backend(path)
+                assert raised.value.request_id == rid
+                assert raised.value.problems == (("", problem),)
