@@ -103,8 +103,7 @@ def run_group(name: str) -> str:
                 'source_paths = ["ionq_backends"]',
                 f"only_mutate = {[f'ionq_backends/{m}' for m in modules]!r}",
                 f"pytest_add_cli_args_test_selection = {[f'tests/{t}' for t in tests]!r}",
-                "pytest_add_cli_args = "
-                + repr(RUNNER_ARGS),
+                "pytest_add_cli_args = " + repr(RUNNER_ARGS),
             ]
         )
         pyproject.write_text(text[:start] + config.replace("'", '"') + "\n" + text[end:])

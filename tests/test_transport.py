@@ -18,7 +18,7 @@ from yarl import URL
 
 from ionq_backends import IonQClient, ResponseValidationError
 from ionq_backends._constants import MAX_BODY_BYTES
-from ionq_backends._transport import Transport, client_timeout
+from ionq_backends._transport import Transport, _per_attempt, client_timeout
 
 from .conftest import Hang, serve
 
@@ -220,3 +220,47 @@ async def test_a_body_past_the_cap_names_the_request_id_and_the_whole_body() -> 
                     await client.get_backend(path)
                 assert raised.value.request_id == rid
                 assert raised.value.problems == (("", problem),)
+
+
+@pytest.mark.parametrize(
+    ("given", "sock_read"),
+    [(aiohttp.ClientTimeout(total=5, sock_read=5), None),
+     (aiohttp.ClientTimeout(total=5, sock_read=6), None),
+     (aiohttp.ClientTimeout(total=5, sock_read=4.5), 4.5),
+     (aiohttp.ClientTimeout(total=None, sock_read=3), 3)],
+)  # fmt: skip
+def test_aiohttp_keeps_all_but_the_total_and_a_read_bound_no_shorter_than_it(
+    given: aiohttp.ClientTimeout, sock_read: float | None
+) -> None:
+    given = aiohttp.ClientTimeout(total=given.total, connect=2, sock_read=given.sock_read,
+                                  sock_connect=1, ceil_threshold=7)  # fmt: skip
+    kept = _per_attempt(given)
+    assert (kept.total, kept.connect, kept.sock_read, kept.sock_connect, kept.ceil_threshold) == (
+        None, 2, sock_read, 1, 7)  # fmt: skip
+
+
+async def test_a_borrowed_session_sends_our_headers_and_timeout_with_each_request() -> None:
+    seen: list[dict[str, str]] = []
+    hang = Hang()
+
+    async def ok(request: web.Request) -> web.Response:
+        seen.append(dict(request.headers))
+        return web.json_response({"ok": True})
+
+    async with serve({"/v0.4/ok": ok, "/v0.4/hang": hang.handle}) as base:
+        async with aiohttp.ClientSession() as session:  # its own default: 5 minutes
+            transport = Transport(root=URL(base) / "v0.4", api_key="k",
+                                  timeout=client_timeout(0.3), max_concurrency=4,
+                                  session=session)  # fmt: skip
+            try:
+                await transport.attempt(transport.url("ok"))
+                await transport.attempt(transport.url("ok"), keyless=True)
+                with pytest.raises(TimeoutError):
+                    await transport.attempt(transport.url("hang"))
+            finally:
+                await transport.close()
+            assert not session.closed  # borrowed: closing ours leaves it open
+    keyed, keyless = seen
+    assert keyed["Authorization"] == "apiKey k" and "Authorization" not in keyless
+    assert keyed["User-Agent"].startswith("ionq-backends/") == keyless["User-Agent"].startswith(
+        "ionq-backends/") is True  # fmt: skip
