@@ -7,6 +7,8 @@ Each group runs mutmut in a copy of the checkout (so the tree is never touched),
 that group's modules against the tests that exercise them, and prints one line a group:
 mutants, killed, survived, not reached in-process (code that runs only in a child process,
 which mutmut cannot follow), timeouts. The survivors and their diffs go to `mutation-<group>.txt`.
+The copy stays in `.mutation/<group>/` until the next run of that group, so a run stopped
+part-way can still be read there with `mutmut results`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,58 +85,60 @@ COUNTS = re.compile(r"(\d+)/(\d+)\s+🎉 (\d+) 🫥 (\d+)\s+⏰ (\d+)\s+🤔 (\d
 
 
 def run_group(name: str) -> str:
-    """Run mutmut on one group in a scratch copy; return its summary line."""
+    """Run mutmut on one group in its copy (`.mutation/<group>`); return its summary line."""
     modules, tests = GROUPS[name]
-    with tempfile.TemporaryDirectory(prefix=f"mutation-{name}-") as scratch:
-        copy = Path(scratch) / "repo"
-        shutil.copytree(
-            ROOT,
-            copy,
-            ignore=shutil.ignore_patterns(".venv*", ".git", "mutants", "__pycache__", "*.db"),
-        )
-        pyproject = copy / "pyproject.toml"
-        text = pyproject.read_text()
-        start = text.index("[tool.mutmut]")
-        end = text.index("\n[", start + 1)
-        config = "\n".join(
-            [
-                "[tool.mutmut]",
-                'source_paths = ["ionq_backends"]',
-                f"only_mutate = {[f'ionq_backends/{m}' for m in modules]!r}",
-                f"pytest_add_cli_args_test_selection = {[f'tests/{t}' for t in tests]!r}",
-                "pytest_add_cli_args = " + repr(RUNNER_ARGS),
-            ]
-        )
-        pyproject.write_text(text[:start] + config.replace("'", '"') + "\n" + text[end:])
-        mutmut = Path(sys.executable).with_name("mutmut")
-        run = subprocess.run(
-            [str(mutmut), "run", "--max-children", "2"],
-            cwd=copy,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        last = list(COUNTS.finditer(run.stdout))
-        results = subprocess.run(
-            [str(mutmut), "results"], cwd=copy, capture_output=True, text=True, check=False
-        ).stdout
-        lines = results.splitlines()
-        survivors = [line.split(":")[0].strip() for line in lines if "survived" in line]
-        diffs = [
-            subprocess.run(
-                [str(mutmut), "show", s], cwd=copy, capture_output=True, text=True, check=False
-            ).stdout
-            for s in survivors
+    copy = ROOT / ".mutation" / name
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(
+        ROOT,
+        copy,
+        ignore=shutil.ignore_patterns(
+            ".venv*", ".git", ".mutation", "mutants", "__pycache__", "*.db"
+        ),
+    )
+    pyproject = copy / "pyproject.toml"
+    text = pyproject.read_text()
+    start = text.index("[tool.mutmut]")
+    end = text.index("\n[", start + 1)
+    config = "\n".join(
+        [
+            "[tool.mutmut]",
+            'source_paths = ["ionq_backends"]',
+            f"only_mutate = {[f'ionq_backends/{m}' for m in modules]!r}",
+            f"pytest_add_cli_args_test_selection = {[f'tests/{t}' for t in tests]!r}",
+            "pytest_add_cli_args = " + repr(RUNNER_ARGS),
         ]
-        (ROOT / f"mutation-{name}.txt").write_text(results + "\n" + "\n".join(diffs))
-        if not last:
-            return f"{name}: mutmut failed: {run.stdout[-400:]}{run.stderr[-400:]}"
-        _, total, killed, no_tests, timeout, suspicious, survived = map(int, last[-1].groups())
-        return (
-            f"{name:10} {' '.join(modules)}: {total} mutants, {killed} killed, "
-            f"{survived} survived, {no_tests} not reached in-process, {timeout} timed out, "
-            f"{suspicious} suspicious"
-        )
+    )
+    pyproject.write_text(text[:start] + config.replace("'", '"') + "\n" + text[end:])
+    mutmut = Path(sys.executable).with_name("mutmut")
+    run = subprocess.run(
+        [str(mutmut), "run", "--max-children", "2"],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    last = list(COUNTS.finditer(run.stdout))
+    results = subprocess.run(
+        [str(mutmut), "results"], cwd=copy, capture_output=True, text=True, check=False
+    ).stdout
+    lines = results.splitlines()
+    survivors = [line.split(":")[0].strip() for line in lines if "survived" in line]
+    diffs = [
+        subprocess.run(
+            [str(mutmut), "show", s], cwd=copy, capture_output=True, text=True, check=False
+        ).stdout
+        for s in survivors
+    ]
+    (ROOT / f"mutation-{name}.txt").write_text(results + "\n" + "\n".join(diffs))
+    if not last:
+        return f"{name}: mutmut failed: {run.stdout[-400:]}{run.stderr[-400:]}"
+    _, total, killed, no_tests, timeout, suspicious, survived = map(int, last[-1].groups())
+    return (
+        f"{name:10} {' '.join(modules)}: {total} mutants, {killed} killed, "
+        f"{survived} survived, {no_tests} not reached in-process, {timeout} timed out, "
+        f"{suspicious} suspicious"
+    )
 
 
 def main() -> None:

@@ -230,7 +230,17 @@ def test_event_rows_say_what_changed() -> None:
     }
     assert json.loads(rows[1].fields) == ["status", "degraded"]
     assert json.loads(rows[2].detail)["type"] == "NotFoundError"
-    assert all(r.ts == T0.timestamp() for r in rows)
+    assert json.loads(rows[2].detail)["at"] == "2026-11-21T12:00:00.000Z"
+    summary = {"status": "available", "qubits": 25, "degraded": False, "queue_seconds": 90.0,
+               "characterization_id": "c-1"}  # fmt: skip
+    assert json.loads(rows[0].detail) == summary
+    assert json.loads(rows[3].detail) == summary | {"status": "unavailable", "degraded": True}
+    assert all(r.ts == T0.timestamp() and r.backend == "qpu.aria-1" for r in rows)
+
+
+def test_a_backend_gone_from_the_list_is_one_gone_event_with_no_detail() -> None:
+    (row,) = event_rows([BackendChange("qpu.aria-2", backend(), None, gone=True)], T0)
+    assert tuple(row) == (T0.timestamp(), "qpu.aria-2", "gone", None, "[]", "{}")
 
 
 @pytest.mark.parametrize(

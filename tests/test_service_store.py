@@ -290,7 +290,8 @@ def test_a_lock_held_elsewhere_is_said_at_once_then_waited_for(
 
     class Tell(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            if "is locked by another process; waiting up to 30 s" in record.getMessage():
+            said_it = f"history: {path} is locked by another process; waiting up to 30 s for it"
+            if record.getMessage() == said_it:
                 said.set()
 
     def write() -> None:  # a HistoryDB belongs to the thread that made it
@@ -316,5 +317,140 @@ def test_a_lock_held_elsewhere_is_said_at_once_then_waited_for(
     db = HistoryDB(path, readonly=True)
     try:
         assert [row.backend for row in db.series(None, NOW - 60, NOW + 60, 60)] == ["qpu.a"]
+    finally:
+        db.close()
+
+
+def _history_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("ionq-history-")]
+
+
+@pytest.mark.parametrize(("version", "tables"), [(3, False), (0, True)])
+def test_a_file_with_anothers_version_or_tables_is_refused_by_its_reason(
+    tmp_path: Path, version: int, tables: bool
+) -> None:
+    other = tmp_path / "other.sqlite3"
+    conn = sqlite3.connect(other)
+    conn.execute(f"PRAGMA user_version = {version}")  # another program's own numbering
+    if tables:
+        conn.execute("CREATE TABLE accounts (id INTEGER)")
+    conn.commit()
+    conn.close()
+    reason = "it holds other tables" if tables else "application_id differs"
+    with pytest.raises(HistoryError) as raised:
+        HistoryDB(other)
+    assert str(raised.value) == f"{other}: not an ionq-backends history database ({reason})"
+
+
+def test_a_reader_of_a_file_never_migrated_names_both_schemas(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    sqlite3.connect(path).close()
+    with pytest.raises(HistoryError) as raised:
+        HistoryDB(path, readonly=True)
+    assert str(raised.value) == f"{path}: schema 0, expected {SCHEMA_VERSION}"
+
+
+def test_series_start_at_the_step_that_holds_since(tmp_path: Path) -> None:
+    db = HistoryDB(tmp_path / "h.sqlite3")
+    try:
+        db.record([sample("qpu.a", NOW), sample("qpu.a", NOW + 60)], [])
+        # `since` mid-step: the step it falls in is whole, not cut at `since`.
+        rows = db.series(None, NOW + 30, NOW + 120, 120)
+    finally:
+        db.close()
+    assert [(row.t, row.polls) for row in rows] == [(NOW, 2)]
+
+
+async def test_reads_through_the_history_keep_to_the_backend_asked_for(tmp_path: Path) -> None:
+    history = History(tmp_path / "h.sqlite3", retention=86400)
+    await history.open()
+    try:
+        history.submit([sample("qpu.a", NOW), sample("qpu.b", NOW)],
+                       [event("qpu.a", NOW), event("qpu.b", NOW)])  # fmt: skip
+        await history.flush()
+        series = await history.series("qpu.b", NOW - 60, NOW + 60, 60)
+        events = await history.events("qpu.b", NOW - 60, NOW + 60, 10)
+    finally:
+        await history.close()
+    assert [row.backend for row in series] == ["qpu.b"]
+    assert [row[1] for row in events] == ["qpu.b"]
+
+
+async def test_a_backlog_drops_the_round_past_the_limit_not_at_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    release = threading.Event()
+    real_record = HistoryDB.record
+
+    def stuck(self: HistoryDB, *args: Any) -> None:
+        release.wait(30)
+        real_record(self, *args)
+
+    monkeypatch.setattr(HistoryDB, "record", stuck)
+    monkeypatch.setattr(store, "MAX_PENDING_WRITES", 3)
+    reasons: list[str] = []
+    history = History(tmp_path / "h.sqlite3", retention=86400, on_write_error=reasons.append)
+    await history.open()
+    try:
+        for minute in range(3):  # the limit: all three queued
+            history.submit([sample("qpu.a", NOW + 60 * minute)], [])
+        assert reasons == []
+        with caplog.at_level(logging.ERROR, logger="ionq_backends.service"):
+            history.submit([sample("qpu.a", NOW + 180)], [])  # one past it: dropped, counted
+        assert reasons == ["backlog"]
+        assert "history: 3 writes pending; dropping this round" in caplog.messages
+    finally:
+        release.set()
+        await history.close()
+    db = HistoryDB(tmp_path / "h.sqlite3", readonly=True)
+    try:
+        assert db.counts()["polls"] == 3  # the queued rounds were written, the dropped one not
+    finally:
+        db.close()
+
+
+async def test_a_failed_write_is_counted_by_its_cause_logged_and_never_raised_by_flush(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def full(self: HistoryDB, *args: Any) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(HistoryDB, "_record", full)
+    reasons: list[str] = []
+    history = History(tmp_path / "h.sqlite3", retention=86400, on_write_error=reasons.append)
+    await history.open()
+    try:
+        with caplog.at_level(logging.ERROR, logger="ionq_backends.service"):
+            history.submit([sample("qpu.a", NOW)], [])
+            await history.flush()  # the failure is the callback's to report, not flush's
+        history.submit([sample("qpu.a", NOW + 60)], [])
+        await history.flush()
+    finally:
+        await history.close()
+    assert reasons == ["OperationalError", "OperationalError"]  # the cause, not HistoryError
+    path = tmp_path / "h.sqlite3"
+    assert f"history: a round was not written: {path}: database or disk is full" in caplog.messages
+
+
+async def test_closing_the_history_ends_its_threads_and_later_writes_do_nothing(
+    tmp_path: Path,
+) -> None:
+    reasons: list[str] = []
+    history = History(tmp_path / "h.sqlite3", retention=60, on_write_error=reasons.append)
+    assert await history.prune(NOW) == 0  # not open yet: nothing to prune
+    await history.open()
+    # One thread each: the writer's, which owns the writing connection, and the reader's.
+    assert sorted(_history_threads()) == ["ionq-history-reader_0", "ionq-history-writer_0"]
+    history.submit([sample("qpu.a", NOW)], [])
+    await history.flush()
+    await history.close()
+    assert _history_threads() == []  # shut down and joined, not left to linger
+    history.submit([sample("qpu.a", NOW + 60)], [])  # after close: dropped, not an error
+    assert await history.prune(NOW + 3600) == 0
+    await history.close()  # twice is fine
+    assert reasons == []
+    db = HistoryDB(tmp_path / "h.sqlite3", readonly=True)
+    try:
+        assert db.counts() == {"samples": 1, "polls": 1, "events": 0}
     finally:
         db.close()

@@ -7,6 +7,7 @@ server hangs until the deadline the test moves the clock past.
 from __future__ import annotations
 
 import asyncio
+import gzip
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -264,3 +265,76 @@ async def test_a_borrowed_session_sends_our_headers_and_timeout_with_each_reques
     assert keyed["Authorization"] == "apiKey k" and "Authorization" not in keyless
     assert keyed["User-Agent"].startswith("ionq-backends/") == keyless["User-Agent"].startswith(
         "ionq-backends/") is True  # fmt: skip
+
+
+SESSION_KINDS = ["owned", "borrowed", "derived from owned", "derived from borrowed"]
+
+
+@asynccontextmanager
+async def transport_of(
+    kind: str, base: str, api_key: str | None, bound: aiohttp.ClientTimeout
+) -> AsyncIterator[Transport]:
+    """A transport of `kind` with the timeout `bound`, a team header and `api_key`, closed after."""
+    async with aiohttp.ClientSession() as borrowed:  # its own defaults: 5 minutes, no headers
+        parent = Transport(root=URL(base) / "v0.4", api_key=api_key, max_concurrency=4,
+                           timeout=bound if "derived" not in kind else client_timeout(60),
+                           session=borrowed if "borrowed" in kind else None,
+                           headers={"X-Team": "ops"})  # fmt: skip
+        transport = parent.derive(timeout=bound) if "derived" in kind else parent
+        try:
+            yield transport
+        finally:
+            await transport.close()
+            await parent.close()
+
+
+@pytest.mark.parametrize("kind", SESSION_KINDS)
+@pytest.mark.parametrize("api_key", ["k-123", None])
+async def test_every_session_kind_sends_our_headers_and_the_key_only_where_asked(
+    kind: str, api_key: str | None
+) -> None:
+    seen: list[dict[str, str]] = []
+
+    async def ok(request: web.Request) -> web.Response:
+        seen.append(dict(request.headers))
+        return web.json_response({"ok": True})
+
+    async with serve({"/v0.4/ok": ok}) as base:
+        async with transport_of(kind, base, api_key, client_timeout(30)) as transport:
+            for keyless in (False, True):
+                assert (await transport.attempt(transport.url("ok"), keyless=keyless)).status == 200
+    for headers, keyless in zip(seen, (False, True), strict=True):
+        assert headers["User-Agent"].startswith("ionq-backends/")
+        assert headers["X-Team"] == "ops"
+        assert headers["Accept-Encoding"] == "gzip, deflate"
+        expected = None if keyless or api_key is None else f"apiKey {api_key}"
+        assert headers.get("Authorization") == expected
+
+
+@pytest.mark.parametrize("kind", SESSION_KINDS)
+async def test_every_session_kind_returns_redirects_and_bodies_as_they_came(kind: str) -> None:
+    async def moved(request: web.Request) -> web.Response:
+        return web.Response(status=302, headers={"Location": "/v0.4/ok"})
+
+    async def zipped(request: web.Request) -> web.Response:
+        return web.Response(body=gzip.compress(b'{"ok": 1}'), headers={"Content-Encoding": "gzip"})
+
+    async with serve({"/v0.4/moved": moved, "/v0.4/zipped": zipped}) as base:
+        async with transport_of(kind, base, None, client_timeout(30)) as transport:
+            redirect = await transport.attempt(transport.url("moved"))
+            body = await transport.attempt(transport.url("zipped"))
+    assert (redirect.status, redirect.headers["Location"]) == (302, "/v0.4/ok")
+    assert body.body == b'{"ok": 1}'  # decoded here, under the cap: aiohttp's decoding is off
+
+
+@pytest.mark.parametrize("kind", SESSION_KINDS)
+async def test_every_session_kind_bounds_the_read_by_its_own_timeout(kind: str) -> None:
+    hang = Hang()
+    # A read bound shorter than the total: aiohttp's timer, not asyncio's, ends the wait, and
+    # says so with its own error. A transport that dropped its timeout would wait 5 minutes.
+    timeout = aiohttp.ClientTimeout(total=30, sock_read=0.05)
+    async with serve({"/v0.4/hang": hang.handle}) as base:
+        async with transport_of(kind, base, None, timeout) as transport:
+            with pytest.raises(aiohttp.ServerTimeoutError):
+                await transport.attempt(transport.url("hang"))
+    assert hang.arrived.is_set()

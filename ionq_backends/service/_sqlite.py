@@ -34,7 +34,7 @@ def locked(conn: sqlite3.Connection, statement: str, params: Any = ()) -> sqlite
     try:
         return conn.execute(statement, params)
     except sqlite3.OperationalError as exc:
-        if "locked" not in str(exc) and "busy" not in str(exc):
+        if "locked" not in str(exc):  # SQLITE_BUSY and SQLITE_LOCKED both say "locked"
             raise
     path = conn.execute("PRAGMA database_list").fetchone()[2]
     logger.warning("history: %s is locked by another process; waiting up to %g s for it",
