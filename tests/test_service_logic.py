@@ -4,6 +4,7 @@ downsampling steps and what each Prometheus gauge says."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,12 +27,13 @@ from ionq_backends.service._history import (
     SeriesRow,
     bucket_of,
     choose_step,
+    event_json,
     event_rows,
     sample_rows,
     series_json,
 )
-from ionq_backends.service._metrics import GAUGES, fleet_samples
-from ionq_backends.service._state import FleetState, iso
+from ionq_backends.service._metrics import GAUGES, Metrics, fleet_samples
+from ionq_backends.service._state import ErrorInfo, FleetState, iso
 
 from . import factories
 from .factories import fleet_backend as backend
@@ -71,9 +73,28 @@ def test_parse_instant_iso_or_unix_seconds_in_utc() -> None:
     assert parse_instant("2026-11-21T13:00:00+01:00") == T0
     assert parse_instant("2026-11-21T12:00:00") == T0  # naive is UTC
     assert parse_instant(str(T0.timestamp())) == T0
+    assert parse_instant("2026-11-21T12:00:00z") == T0  # a lower-case zone letter
     for bad in ("yesterday", "1e400", "nan", "2026-13-01"):
-        with pytest.raises(ValueError, match=r"ISO-8601|out of range"):
+        with pytest.raises(ValueError, match=r"^expected an ISO-8601 time") as raised:
             parse_instant(bad)
+        assert str(raised.value) == f"expected an ISO-8601 time or Unix seconds, got {bad!r}"
+    with pytest.raises(ValueError, match=r"^time out of range") as raised:
+        parse_instant(" 1e20")
+    assert str(raised.value) == "time out of range: ' 1e20'"
+
+
+def test_parse_instant_is_utc_whatever_the_machines_time_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # a server not kept in UTC
+    time.tzset()
+    try:
+        for text in ("2026-11-21T12:00:00", "2026-11-21T21:00:00+09:00", "2026-11-21T12:00:00Z"):
+            moment = parse_instant(text)
+            assert (moment, moment.tzinfo) == (T0, UTC), text
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 # Fleet state
@@ -238,6 +259,20 @@ def test_event_rows_say_what_changed() -> None:
     assert all(r.ts == T0.timestamp() and r.backend == "qpu.aria-1" for r in rows)
 
 
+def test_an_event_row_reads_back_as_json_with_its_time_twice() -> None:
+    old, new = backend(), backend(status=BackendStatus.UNAVAILABLE)
+    (row,) = event_rows([BackendChange("qpu.aria-1", old, new, None, ("status",))], T0)
+    assert event_json(row) == {
+        "at": "2026-11-21T12:00:00.000Z",
+        "ts": T0.timestamp(),
+        "backend": "qpu.aria-1",
+        "kind": "change",
+        "status": "unavailable",
+        "changed_fields": ["status"],
+        "detail": {"status": ["available", "unavailable"]},
+    }
+
+
 def test_a_backend_gone_from_the_list_is_one_gone_event_with_no_detail() -> None:
     (row,) = event_rows([BackendChange("qpu.aria-2", backend(), None, gone=True)], T0)
     assert tuple(row) == (T0.timestamp(), "qpu.aria-2", "gone", None, "[]", "{}")
@@ -293,7 +328,7 @@ def test_fleet_samples_say_what_the_state_knows_and_nothing_else() -> None:
     assert ("ionq_characterization_fidelity", (*aria, ("kind", "spam"))) not in by  # null value
     forte = (("backend", "qpu.forte-1"),)
     assert by[("ionq_backend_up", forte)] == 0.0  # an unknown status does not run jobs
-    assert by[("ionq_backend", (("api_version", "v0.4"), *forte, ("status", "maintenance")))]
+    assert by[("ionq_backend", (("api_version", "v0.4"), *forte, ("status", "maintenance")))] == 1
     for metric in ("ionq_backend_queue_seconds", "ionq_backend_qubits", "ionq_backend_degraded"):
         assert (metric, forte) not in by  # the API left it out: so does /metrics
     assert by[("ionq_backend_stale", aria)] == by[("ionq_backend_stale", forte)] == 0.0
@@ -304,6 +339,36 @@ def test_fleet_samples_say_what_the_state_knows_and_nothing_else() -> None:
     assert ("ionq_poll_stale_after_seconds", ()) not in by  # FleetState's default: never stale
     later = fleet_samples(FleetState(["qpu.aria-1"], stale_after=31.5), T0)
     assert ("ionq_poll_stale_after_seconds", {}, 31.5) in later
+
+
+def test_a_backend_forgotten_takes_every_poll_error_series_with_it_and_no_other() -> None:
+    metrics = Metrics(FleetState(["qpu.a", "qpu.b"]))
+    errors = {"qpu.a": server_error(), "qpu.b": server_error()}
+    metrics.observe_round(snapshot(errors=errors), 0.1)
+    metrics.observe_round(snapshot(errors={"qpu.a": NotFoundError("no", status_code=404)}), 0.1)
+
+    def series() -> dict[tuple[str, str], float]:
+        (family,) = [m for m in metrics.registry.collect() if m.name == "ionq_poll_errors"]
+        return {(s.labels["backend"], s.labels["error"]): s.value for s in family.samples
+                if s.name == "ionq_poll_errors_total"}  # fmt: skip
+
+    assert series() == {("qpu.a", "ServerError"): 1, ("qpu.a", "NotFoundError"): 1,
+                        ("qpu.b", "ServerError"): 1}  # fmt: skip
+    metrics.forget("qpu.a")
+    assert series() == {("qpu.b", "ServerError"): 1}
+    metrics.forget("qpu.a")  # twice, or a name with no errors: nothing to drop
+    metrics.forget("qpu.never")
+    assert series() == {("qpu.b", "ServerError"): 1}
+
+
+def test_an_error_as_json_keeps_type_message_status_and_time() -> None:
+    info = ErrorInfo.of(server_error("down", 503), T0)
+    assert info.to_json() == {
+        "type": "ServerError",
+        "message": str(server_error("down", 503)),
+        "status_code": 503,
+        "at": "2026-11-21T12:00:00.000Z",
+    }
 
 
 @pytest.mark.parametrize(("late", "stale"), [(-0.001, False), (0.0, False), (0.001, True)])
