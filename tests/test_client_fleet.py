@@ -95,14 +95,9 @@ def page_json(name: str) -> dict[str, Any]:
 async def test_requests_overlap_in_time() -> None:
     """Every handler waits until all are in flight: a sequential loop would never finish."""
     names = [f"b{i}" for i in range(6)]
-    in_flight = 0
-    all_in = asyncio.Event()
+    all_in = asyncio.Barrier(len(names))
 
     async def handler(request: web.Request) -> web.Response:
-        nonlocal in_flight
-        in_flight += 1
-        if in_flight == len(names):
-            all_in.set()
         await all_in.wait()
         return web.json_response(page_json(request.match_info["name"]))
 

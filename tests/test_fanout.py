@@ -29,14 +29,9 @@ def backend_json(name: str) -> dict[str, object]:
 
 async def test_fan_out_requests_overlap_in_time() -> None:
     """Every handler waits until all six are in flight: a sequential client would never finish."""
-    in_flight = 0
-    all_in = asyncio.Event()
+    all_in = asyncio.Barrier(len(BackendName))
 
     async def handler(request: web.Request) -> web.Response:
-        nonlocal in_flight
-        in_flight += 1
-        if in_flight == len(BackendName):
-            all_in.set()
         await all_in.wait()
         return web.json_response(backend_json(request.match_info["name"]))
 
