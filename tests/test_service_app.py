@@ -242,6 +242,7 @@ async def test_events_stream_the_fleet_on_every_change(
         assert kind == "fleet"
         assert {b["name"] for b in json.loads(data)["backends"]} == set(ionq_emulator.fleet)
         assert monitor.hub.clients == 1
+        assert monitor.metrics.registry.get_sample_value("ionq_sse_clients") == 1
         ionq_emulator.set_backend("qpu.aria-1", status="unavailable")
         while True:
             kind, data = await read_event(response.content)
@@ -249,6 +250,9 @@ async def test_events_stream_the_fleet_on_every_change(
             if rows["qpu.aria-1"]["status"] == "unavailable":
                 break
     await monitor.wait_for(lambda: monitor.hub.clients == 0)  # the server saw the client go
+    clients = monitor.metrics.registry.get_sample_value
+    async with asyncio.timeout(10):  # and the gauge with it, as the stream's handler returns
+        await monitor.wait_for(lambda: clients("ionq_sse_clients") == 0)
 
 
 async def test_stopping_ends_open_streams_at_once(ionq_emulator: Emulator, tmp_path: Path) -> None:
