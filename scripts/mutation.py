@@ -31,11 +31,23 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "humanize": (["_humanize.py"], ["test_humanize.py", "test_cli_fleet.py"]),
     "transport": (
         ["_transport.py", "_raw.py", "_json.py"],
-        ["test_transport.py", "test_client.py", "test_client_options.py", "test_faults.py"],
+        [
+            "test_transport.py",
+            "test_client.py",
+            "test_client_options.py",
+            "test_faults.py",
+            "test_limits.py",
+        ],
     ),
     "call": (
         ["_call.py", "_plan.py", "_signals.py"],
-        ["test_call.py", "test_sharing.py", "test_fanout.py", "test_client_options.py"],
+        [
+            "test_call.py",
+            "test_sharing.py",
+            "test_fanout.py",
+            "test_client_options.py",
+            "test_limits.py",
+        ],
     ),
     "client": (
         ["_client.py", "_pages.py", "_polling.py"],
@@ -45,6 +57,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
             "test_client_characterizations.py",
             "test_fanout.py",
             "test_watch.py",
+            "test_limits.py",
         ],
     ),
     "fleet": (
@@ -53,20 +66,25 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     ),
     "store": (
         ["service/_store.py", "service/_sqlite.py", "service/_history.py"],
-        ["test_service_store.py", "test_service_logic.py"],
+        ["test_service_store.py", "test_service_logic.py", "test_limits.py"],
     ),
     "metrics": (
         ["service/_metrics.py", "service/_state.py", "service/_durations.py"],
-        ["test_service_logic.py", "test_service_app.py"],
+        ["test_service_logic.py", "test_service_app.py", "test_limits.py"],
     ),
     "sse": (["service/_sse.py", "service/_app.py"], ["test_service_app.py"]),
     "monitor": (
         ["service/_monitor.py", "service/_ionq_api.py", "service/_hosts.py"],
-        ["test_service_app.py", "test_service_ionq_api.py", "test_service_logic.py"],
+        [
+            "test_service_app.py",
+            "test_service_ionq_api.py",
+            "test_service_logic.py",
+            "test_limits.py",
+        ],
     ),
     "emulator": (
         ["emulator/_faults.py", "emulator/_fleet.py", "emulator/_scenarios.py"],
-        ["test_emulator.py", "test_faults.py"],
+        ["test_emulator.py", "test_faults.py", "test_limits.py"],
     ),
     "cli": (
         ["_cli/format.py", "_cli/fleet.py", "_cli/commands.py"],

@@ -33,7 +33,7 @@ from ionq_backends.service._history import (
     series_json,
 )
 from ionq_backends.service._metrics import GAUGES, Metrics, fleet_samples
-from ionq_backends.service._state import ErrorInfo, FleetState, iso
+from ionq_backends.service._state import ErrorInfo, FleetState, Health, iso
 
 from . import factories
 from .factories import fleet_backend as backend
@@ -148,21 +148,23 @@ def test_fleet_json_has_what_the_page_shows() -> None:
 
 def test_health_starting_ok_failing_and_stalled() -> None:
     state = FleetState(["a", "b"])
-    assert state.health(T0, failed_rounds=3, stalled_after=60).status == "starting"
+
+    def health(at: datetime = T0) -> Health:
+        return state.health(at, failed_rounds=3, stalled_after=60)
+
+    assert health() == Health(False, "starting", "no polling round has finished yet")
     state.apply_round(snapshot(backend("a"), errors={"b": server_error()}), T0, 0.1)
-    assert state.health(T0, failed_rounds=3, stalled_after=60).ok  # one backend failing is fine
+    assert health() == Health(True, "ok", "1 rounds")  # one backend failing is fine
     everything_fails = snapshot(errors={"a": server_error(), "b": server_error()})
     for _ in range(2):
         state.apply_round(everything_fails, T0, 0.1)
-        assert state.health(T0, failed_rounds=3, stalled_after=60).ok
+        assert health().ok
     state.apply_round(everything_fails, T0, 0.1)
-    health = state.health(T0, failed_rounds=3, stalled_after=60)
-    assert (health.ok, health.status) == (False, "failing")
-    assert "last 3 rounds" in health.message
+    assert health() == Health(False, "failing", "every backend failed the last 3 rounds")
     state.apply_round(snapshot(backend("a"), errors={"b": server_error()}), T0, 0.1)
-    assert state.health(T0, failed_rounds=3, stalled_after=60).ok  # one success resets it
-    late = T0 + timedelta(seconds=61)
-    assert state.health(late, failed_rounds=3, stalled_after=60).status == "stalled"
+    assert health() == Health(True, "ok", "5 rounds")  # one success resets it
+    late = T0 + timedelta(seconds=0.1 + 61.4)
+    assert health(late) == Health(False, "stalled", "no polling round has ended for 61 s")
 
 
 def characterization(cid: str = "c-1", two_q: float = 0.99) -> Characterization:
@@ -206,7 +208,7 @@ def test_failed_characterization_keeps_the_old_one_and_retries_later() -> None:
     state.set_characterization(backend(characterization_id="c-2"), server_error(), T0)
     view = state.views["qpu.aria-1"]
     assert view.characterization is not None and view.characterization.id == "c-1"
-    assert view.characterization_error is not None
+    assert view.characterization_error == ErrorInfo.of(server_error(), T0)  # dated when it failed
     soon = T0 + timedelta(seconds=CHARACTERIZATION_RETRY - 1)
     assert state.characterizations_due(soon) == []
     assert len(state.characterizations_due(T0 + timedelta(seconds=CHARACTERIZATION_RETRY))) == 1
@@ -339,6 +341,13 @@ def test_fleet_samples_say_what_the_state_knows_and_nothing_else() -> None:
     assert ("ionq_poll_stale_after_seconds", ()) not in by  # FleetState's default: never stale
     later = fleet_samples(FleetState(["qpu.aria-1"], stale_after=31.5), T0)
     assert ("ionq_poll_stale_after_seconds", {}, 31.5) in later
+
+
+def test_forgetting_a_backend_drops_its_row_and_a_name_never_seen_is_no_error() -> None:
+    state = FleetState(["qpu.a", "qpu.b"])
+    state.forget("qpu.a")
+    state.forget("qpu.never")
+    assert list(state.views) == ["qpu.b"]
 
 
 def test_a_backend_forgotten_takes_every_poll_error_series_with_it_and_no_other() -> None:
