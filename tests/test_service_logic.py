@@ -21,6 +21,7 @@ from ionq_backends.service._constants import (
     CHARACTERIZATION_MIN_REFRESH,
     CHARACTERIZATION_RETRY,
     MAX_POINTS,
+    ROUND_BUCKETS,
 )
 from ionq_backends.service._durations import parse_duration, parse_instant, parse_interval
 from ionq_backends.service._history import (
@@ -48,7 +49,7 @@ T0 = datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
 @pytest.mark.parametrize(
     ("text", "seconds"),
     [("30d", 30 * 86400), ("12h", 43200), ("90m", 5400), ("45s", 45), ("2w", 1209600),
-     ("1d12h", 129600), (" 1.5h ", 5400), ("1D", 86400)],
+     ("1d12h", 129600), (" 1.5h ", 5400), ("1D", 86400), ("1d 12h", 129600), ("0.5s", 0.5)],
 )  # fmt: skip
 def test_parse_duration(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
@@ -185,6 +186,12 @@ def test_characterization_fetched_at_start_and_when_its_id_changes() -> None:
     assert state.characterizations_due(T0) == []  # last_updated alone does not count with an id
     state.apply_round(snapshot(backend(characterization_id="c-2")), T0, 0.1)
     assert len(state.characterizations_due(T0)) == 1  # a new id: at once
+    state.set_characterization(backend(characterization_id="c-2"), characterization("c-2"), T0)
+    # The id gone: `last_updated` is the hint again, at the bounded rate.
+    state.apply_round(snapshot(backend(characterization_id=None)), T0, 0.1)
+    assert state.characterizations_due(T0) == []
+    later = T0 + timedelta(seconds=CHARACTERIZATION_MIN_REFRESH)
+    assert len(state.characterizations_due(later)) == 1
 
 
 def test_characterization_without_id_follows_last_updated_at_a_bounded_rate() -> None:
@@ -343,6 +350,63 @@ def test_fleet_samples_say_what_the_state_knows_and_nothing_else() -> None:
     assert ("ionq_poll_stale_after_seconds", {}, 31.5) in later
 
 
+def test_the_fleet_as_json_is_every_field_of_every_row() -> None:
+    """/api/fleet's and the live page's contract: a good row, a stale failing one, and one
+    never fetched."""
+    state = FleetState(["qpu.aria-1", "qpu.forte-1", "qpu.new"], stale_after=60)
+    state.apply_round(snapshot(backend(), backend("qpu.forte-1")), T0, 0.5)
+    state.set_characterization(backend(), characterization(), T0)
+    state.set_characterization(backend("qpu.forte-1"), server_error("slow", 504), T0)
+    later = T0 + timedelta(seconds=30)
+    failing = {"qpu.forte-1": server_error(), "qpu.new": server_error("no", 502)}
+    state.apply_round(snapshot(backend(), errors=failing), later, 0.25)
+
+    def error(status: int, message: str, at: str) -> dict[str, Any]:
+        return {"type": "ServerError", "message": f"{status} {message} (GET /x, request id r-1)",
+                "status_code": status, "at": at}  # fmt: skip
+
+    at_30 = "2026-11-21T12:00:30.000Z"
+    known = {"status": "available", "runs_jobs": True, "qubits": 25, "queue_seconds": 90.0,
+             "degraded": False, "last_updated": "2026-11-21T12:00:00.000Z",
+             "api_version": "v0.4"}  # fmt: skip
+    unknown = dict.fromkeys(known)
+    assert state.to_json(T0 + timedelta(seconds=31), 30.0) == {
+        "now": "2026-11-21T12:00:31.000Z",
+        "interval": 30.0,
+        "rounds": 2,
+        "last_round": {"started": at_30, "ended": "2026-11-21T12:00:30.250Z", "duration": 0.25},
+        "backends": [
+            {"name": "qpu.aria-1", "stale": False, "available": True, **known, "seen_at": at_30,
+             "error": None, "error_since": None, "last_error": None, "failed_rounds": 0,
+             "characterization": {"id": "c-1", "date": "2026-11-20T16:00:00.000Z",
+                                  "fidelity": {"2q": 0.99, "spam": None}},
+             "characterization_error": None},
+            {"name": "qpu.forte-1", "stale": True, "available": False, **known,
+             "seen_at": "2026-11-21T12:00:00.000Z", "error": error(503, "boom", at_30),
+             "error_since": at_30, "last_error": error(503, "boom", at_30), "failed_rounds": 1,
+             "characterization": None,
+             "characterization_error": error(504, "slow", "2026-11-21T12:00:00.000Z")},
+            {"name": "qpu.new", "stale": True, "available": False, **unknown, "seen_at": None,
+             "error": error(502, "no", at_30), "error_since": at_30,
+             "last_error": error(502, "no", at_30), "failed_rounds": 1,
+             "characterization": None, "characterization_error": None},
+        ],
+    }  # fmt: skip
+
+
+def test_before_any_round_the_fleet_says_nothing_of_its_last_round() -> None:
+    state = FleetState(["qpu.a"])
+    assert state.to_json(T0, 30.0)["last_round"] == {"started": None, "ended": None,
+                                                     "duration": None}  # fmt: skip
+
+
+def test_a_name_first_met_in_a_rounds_errors_gets_its_own_row() -> None:
+    state = FleetState([])
+    state.apply_round(snapshot(errors={"qpu.x": server_error()}), T0, 0.1)
+    (row,) = state.to_json(T0, 30.0)["backends"]
+    assert (row["name"], row["error"]["status_code"], row["failed_rounds"]) == ("qpu.x", 503, 1)
+
+
 def test_forgetting_a_backend_drops_its_row_and_a_name_never_seen_is_no_error() -> None:
     state = FleetState(["qpu.a", "qpu.b"])
     state.forget("qpu.a")
@@ -368,6 +432,29 @@ def test_a_backend_forgotten_takes_every_poll_error_series_with_it_and_no_other(
     metrics.forget("qpu.a")  # twice, or a name with no errors: nothing to drop
     metrics.forget("qpu.never")
     assert series() == {("qpu.b", "ServerError"): 1}
+
+
+def test_the_monitors_own_families_are_named_typed_labelled_and_explained() -> None:
+    metrics = Metrics(FleetState(["qpu.a"]))
+    metrics.observe_round(snapshot(errors={"qpu.a": server_error()}), 0.3)
+    metrics.history_write_errors.labels(reason="backlog").inc()
+    families = {m.name: m for m in metrics.registry.collect()}
+    own = {
+        "ionq_poll_errors": ("counter", "Failed fetches of a backend, one per backend per round, "
+                             "by error type.", {"backend", "error"}),
+        "ionq_poll_round_duration_seconds": ("histogram", "Wall time of one polling round (the "
+                                             "concurrent fan-out over the fleet).", {"le"}),
+        "ionq_history_write_errors": ("counter", "Rounds not written to the history, by reason "
+                                      "(an exception type, or backlog).", {"reason"}),
+        "ionq_sse_clients": ("gauge", "Live pages connected by server-sent events.", set()),
+    }  # fmt: skip
+    for name, (kind, text, labels) in own.items():
+        family = families[name]
+        assert (family.type, family.documentation) == (kind, text), name
+        assert {label for sample in family.samples for label in sample.labels} == labels, name
+    buckets = [s.labels["le"] for s in families["ionq_poll_round_duration_seconds"].samples
+               if s.name.endswith("_bucket")]  # fmt: skip
+    assert buckets == [*(str(float(b)) for b in ROUND_BUCKETS), "+Inf"]
 
 
 def test_an_error_as_json_keeps_type_message_status_and_time() -> None:

@@ -106,7 +106,7 @@ class BackendView:
         key = _characterization_key(self.backend)
         if key == self.characterization_key:
             return False
-        if key[0] is not None and key[0] != self.characterization_key[0]:
+        if key[0] is not None:  # a new id: the same one was answered above
             return True
         return since >= CHARACTERIZATION_MIN_REFRESH
 
