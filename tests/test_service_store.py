@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 import sqlite3
@@ -370,6 +371,9 @@ async def test_reads_through_the_history_keep_to_the_backend_asked_for(tmp_path:
         await history.flush()
         series = await history.series("qpu.b", NOW - 60, NOW + 60, 60)
         events = await history.events("qpu.b", NOW - 60, NOW + 60, 10)
+        # Many readers at once share the reader's one thread: its connection belongs to it.
+        reads = [history.series(None, NOW - 60, NOW + 60, 60) for _ in range(8)]
+        assert {len(rows) for rows in await asyncio.gather(*reads)} == {2}
     finally:
         await history.close()
     assert [row.backend for row in series] == ["qpu.b"]
