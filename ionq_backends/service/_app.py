@@ -224,8 +224,7 @@ async def _events(request: web.Request) -> web.StreamResponse:
             ping_interval=SSE_PING_INTERVAL,
             send_timeout=SSE_SEND_TIMEOUT,
             retry_ms=SSE_RETRY_MS,
-            headers=dict(SECURITY_HEADERS),
-        )
+        )  # the security headers come from `_security_headers`, as on every response
     finally:
         monitor.metrics.sse_clients.dec()
 

@@ -57,12 +57,9 @@ async def stream(
     ping_interval: float,
     send_timeout: float,
     retry_ms: int,
-    headers: dict[str, str],
 ) -> EventSourceResponse:
     """Send `fleet` events from `hub` until the client goes or the hub closes."""
-    response = EventSourceResponse(
-        headers=headers, ping_interval=ping_interval, send_timeout=send_timeout
-    )
+    response = EventSourceResponse(ping_interval=ping_interval, send_timeout=send_timeout)
     await response.prepare(request)
     hub.clients += 1
     pump = asyncio.create_task(_pump(response, hub, retry_ms))
