@@ -72,7 +72,10 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["service/_metrics.py", "service/_state.py", "service/_durations.py"],
         ["test_service_logic.py", "test_service_app.py", "test_limits.py"],
     ),
-    "sse": (["service/_sse.py", "service/_app.py"], ["test_service_sse.py", "test_service_app.py"]),
+    "sse": (
+        ["service/_sse.py", "service/_app.py"],
+        ["test_service_sse.py", "test_service_app.py", "test_limits.py"],
+    ),
     "monitor": (
         ["service/_monitor.py", "service/_ionq_api.py", "service/_hosts.py"],
         [

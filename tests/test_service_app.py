@@ -150,9 +150,16 @@ async def test_history_api_serves_samples_and_events(
         lambda: aria.backend is not None and aria.backend.status == "unavailable"
     )
     await monitor.history.flush()
+    status, body = await get_json(
+        http, url + "api/history?backend=qpu.aria-1&since=2026-11-21T11:00:00Z&until=1795262400"
+    )
+    assert (status, body["backend"], body["since"], body["until"]) == (
+        200, "qpu.aria-1", 1795258800.0, 1795262400.0)  # fmt: skip
+    assert (body["series"], body["events"]) == ({}, [])  # nothing then: the fleet is from now
     status, body = await get_json(http, url + "api/history?backend=qpu.aria-1&since=1h")
     assert status == 200
     assert set(body["series"]) == {"qpu.aria-1"}
+    assert {e["backend"] for e in body["events"]} == {"qpu.aria-1"}  # only the one asked for
     series = body["series"]["qpu.aria-1"]
     assert series["queue_seconds"][-1] == 1181.215
     assert 0 <= series["availability"][-1] < 1  # available, then not, within one bucket
@@ -167,27 +174,34 @@ async def test_history_api_serves_samples_and_events(
     assert status == 200 and set(whole["series"]) == set(ionq_emulator.fleet)
 
 
+_SINCE_READ = "expected a duration back from until (24h, 7d), an ISO-8601 time or Unix seconds"
+
+
 @pytest.mark.parametrize(
-    ("query", "param"),
+    ("query", "param", "message"),
     [
-        ("since=yesterday", "since"),
-        ("until=soon", "until"),
-        ("since=2026-11-21T12:00:00Z&until=2026-11-21T11:00:00Z", "since"),
-        ("since=1000d", "since"),
-        ("since=1h&since=2h", "since"),
-        ("backend=" + "x" * 201, "backend"),
-        ("backend=", "backend"),
-        ("limit=5", "limit"),
-        ("until=1e400", "until"),
+        ("since=yesterday", "since", f"{_SINCE_READ}, got 'yesterday'"),
+        ("until=soon", "until", "expected an ISO-8601 time or Unix seconds, got 'soon'"),
+        ("since=2026-11-21T12:00:00Z&until=2026-11-21T11:00:00Z", "since",
+         "since must be before until"),
+        ("since=2026-11-21T12:00:00Z&until=2026-11-21T12:00:00Z", "since",
+         "since must be before until"),
+        ("since=1000d", "since", "at most 400 days per query"),
+        ("since=1h&since=2h", "since", "since given 2 times"),
+        ("backend=" + "x" * 201, "backend", "backend must be 1 to 200 characters"),
+        ("backend=", "backend", "backend must be 1 to 200 characters"),
+        ("limit=5", "limit", "unknown parameter 'limit' (known: backend, since, until)"),
+        ("until=1e20", "until", "time out of range: '1e20'"),
     ],
-)
+)  # fmt: skip
 async def test_history_api_refuses_bad_parameters_with_a_json_400(
-    served: tuple[str, Monitor, aiohttp.ClientSession], query: str, param: str
+    served: tuple[str, Monitor, aiohttp.ClientSession], query: str, param: str, message: str
 ) -> None:
     url, _, http = served
-    status, body = await get_json(http, url + "api/history?" + query)
-    assert status == 400
-    assert body["error"] == "bad_request" and body["param"] == param and body["message"]
+    async with http.get(url + "api/history?" + query) as response:
+        assert (response.status, response.headers["Cache-Control"]) == (400, "no-store")
+        body = await response.json()
+    assert body == {"error": "bad_request", "param": param, "message": message}
 
 
 async def test_healthz_starting_ok_failing_and_ok_again(
@@ -200,7 +214,9 @@ async def test_healthz_starting_ok_failing_and_ok_again(
     ionq_emulator.inject("/v0.4/backends/qpu.aria-1", status=200, delay=0.5)
     async with running(app) as url, aiohttp.ClientSession() as http:
         status, body = await get_json(http, url + "healthz")
-        assert (status, body["status"]) == (503, "starting")
+        starting = {"status": "starting", "message": "no polling round has finished yet",
+                    "rounds": 0}  # fmt: skip
+        assert (status, body) == (503, starting)
         await monitor.wait_rounds(1)
         status, body = await get_json(http, url + "healthz")
         assert (status, body["status"]) == (200, "ok")
@@ -306,6 +322,8 @@ async def test_page_and_static_files_carry_a_strict_policy(
                        ("favicon.svg", "image/svg+xml")):  # fmt: skip
         async with http.get(url + "static/" + name) as response:
             assert response.status == 200 and response.content_type == kind
+            assert response.charset == "utf-8"
+            assert response.headers["Cache-Control"] == "no-cache"  # revalidated by its ETag
             etag = response.headers["ETag"]
             assert "Content-Security-Policy" in response.headers
             body = await response.text()
@@ -314,6 +332,7 @@ async def test_page_and_static_files_carry_a_strict_policy(
             )
         async with http.get(url + "static/" + name, headers={"If-None-Match": etag}) as again:
             assert again.status == 304
+            assert (again.headers["ETag"], again.headers["Cache-Control"]) == (etag, "no-cache")
     for missing in ("static/nope.js", "static/index.html", "static/..%2F_app.py"):
         async with http.get(url + missing) as response:
             assert response.status == 404
