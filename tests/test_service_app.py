@@ -325,6 +325,7 @@ async def test_page_and_static_files_carry_a_strict_policy(
             assert response.charset == "utf-8"
             assert response.headers["Cache-Control"] == "no-cache"  # revalidated by its ETag
             etag = response.headers["ETag"]
+            assert re.fullmatch(r'"[0-9a-f]{32}"', etag)  # a strong validator, quoted
             assert "Content-Security-Policy" in response.headers
             body = await response.text()
             assert "https://" not in body and "http://" not in body.replace(
@@ -517,3 +518,20 @@ async def test_a_backend_that_leaves_the_fleet_is_dropped_and_its_history_kept(
         _, past = await get_json(http, url + "api/history?backend=qpu.leaving")
     assert past["series"]["qpu.leaving"]["t"]  # the history keeps its past
     assert [e["kind"] for e in past["events"]][-1] == "gone"
+
+
+async def test_the_apps_own_client_uses_the_key_version_and_timeout_given(tmp_path: Path) -> None:
+    async with Emulator(api_key="k-monitor") as emulator:  # refuses a request without the key
+        app = create_app(api_key="k-monitor", base_url=emulator.base_url, api_version="v0.3",
+                         timeout=7.5, interval=0.05, db_path=tmp_path / "h.sqlite3",
+                         names=["qpu.aria-1"])  # fmt: skip
+        monitor = app[MONITOR]
+        async with running(app):
+            await monitor.wait_rounds(1)
+            assert monitor.client is not None and monitor.client.api_version == "v0.3"
+            view = monitor.state.views["qpu.aria-1"]
+            assert view.error is None and view.backend is not None  # the key was sent
+            assert {r.path.split("/")[1] for r in emulator.requests} == {"v0.3"}
+            # Stale after 3 intervals plus the timeout: what the stalled alert waits for.
+            stale_after = monitor.metrics.registry.get_sample_value("ionq_poll_stale_after_seconds")
+            assert stale_after == pytest.approx(3 * 0.05 + 7.5)

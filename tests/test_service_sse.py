@@ -89,3 +89,12 @@ async def test_a_page_that_stops_reading_is_dropped_after_the_send_timeout() -> 
         finally:
             writer.close()
             hub.close()
+
+
+async def test_a_page_that_comes_before_the_first_round_waits_for_it() -> None:
+    hub = Broadcaster()
+    async with streaming(hub) as (url, _), aiohttp.ClientSession() as http:
+        async with http.get(url) as response, asyncio.timeout(10):
+            hub.publish('{"round": 1}')  # nothing was sent before it: not an empty event
+            assert await read_event(response.content) == ("fleet", '{"round": 1}')
+        hub.close()
