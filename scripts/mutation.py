@@ -95,6 +95,8 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     ),
 }
 
+ALSO_COPY = ["README.md", "CHANGELOG.md", "docs", "examples", "benchmarks"]
+
 # Tests that pass alone but not inside mutmut's in-process runner (its trampolines change what
 # they patch); each is still in the suite.
 DESELECT = ["tests/test_cli.py::test_an_unexpected_error_is_one_line_and_exit_1"]
@@ -127,6 +129,8 @@ def run_group(name: str) -> str:
             'source_paths = ["ionq_backends"]',
             f"only_mutate = {[f'ionq_backends/{m}' for m in modules]!r}",
             f"pytest_add_cli_args_test_selection = {[f'tests/{t}' for t in tests]!r}",
+            # What the tests read besides the package: the README's and docs' examples.
+            f"also_copy = {ALSO_COPY!r}",
             "pytest_add_cli_args = " + repr(RUNNER_ARGS),
         ]
     )
