@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from ionq_backends import IonQClient
 from ionq_backends.emulator import Emulator
 from ionq_backends.service import MONITOR, Monitor, create_app
+from ionq_backends.service._constants import SSE_RETRY_MS
 
 from .conftest import ionq_tasks
 from .service_support import running
@@ -254,14 +255,17 @@ async def test_events_stream_the_fleet_on_every_change(
     async with http.get(url + "events") as response, asyncio.timeout(10):
         assert response.headers["Content-Type"] == "text/event-stream"
         assert "script-src 'self'" in response.headers["Content-Security-Policy"]
-        kind, data = await read_event(response.content)
-        assert kind == "fleet"
+        first = []  # the first event's lines, as sent: it alone tells the reconnection delay
+        while line := (await response.content.readline()).decode().rstrip("\r\n"):
+            first.append(line)
+        assert (first[0], first[-1]) == ("event: fleet", f"retry: {SSE_RETRY_MS}")
+        data = first[1].removeprefix("data: ")
         assert {b["name"] for b in json.loads(data)["backends"]} == set(ionq_emulator.fleet)
         assert monitor.hub.clients == 1
         assert monitor.metrics.registry.get_sample_value("ionq_sse_clients") == 1
         ionq_emulator.set_backend("qpu.aria-1", status="unavailable")
         while True:
-            kind, data = await read_event(response.content)
+            _, data = await read_event(response.content)
             rows = {b["name"]: b for b in json.loads(data)["backends"]}
             if rows["qpu.aria-1"]["status"] == "unavailable":
                 break
@@ -413,6 +417,41 @@ def test_create_app_checks_its_arguments(tmp_path: Path) -> None:
         create_app(db_path=db, names=[])
     with pytest.raises(ValueError, match="http"):
         create_app(db_path=db, base_url="http://example.com")  # plain http only on loopback
+    assert not db.exists()  # nothing opened before startup
+
+
+@pytest.mark.parametrize(
+    ("given", "refusal"),
+    [
+        ({"jitter": -0.001}, "jitter must be in [0, 1), got -0.001"),
+        ({"jitter": 0.0}, None),
+        ({"jitter": 0.999}, None),
+        ({"jitter": 1.0}, "jitter must be in [0, 1), got 1.0"),
+        ({"sample_seconds": 0}, "sample_seconds must be a positive integer, got 0"),
+        ({"sample_seconds": 1}, None),
+        ({"sample_seconds": 2}, None),
+        ({"sample_seconds": 1.5}, "sample_seconds must be a positive integer, got 1.5"),
+        ({"unhealthy_after": 0}, "unhealthy_after must be at least 1, got 0"),
+        ({"unhealthy_after": 1}, None),
+        ({"unhealthy_after": 2}, None),
+        ({"retention": 0}, "retention must be positive, got 0"),
+        ({"retention": 0.5}, None),
+        ({"retention": 3600}, None),
+        ({"retention": "90m"}, None),
+        ({"names": "qpu.aria-1"}, "names must be an iterable of names, not one string"),
+        ({"names": []}, "names must not be empty (pass None to watch the whole fleet)"),
+    ],
+)
+def test_create_app_takes_each_argument_up_to_its_limit_and_refuses_past_it(
+    tmp_path: Path, given: dict[str, Any], refusal: str | None
+) -> None:
+    db = tmp_path / "h.sqlite3"
+    if refusal is None:
+        assert MONITOR in create_app(db_path=db, **given)
+    else:
+        with pytest.raises((ValueError, TypeError)) as raised:
+            create_app(db_path=db, **given)
+        assert str(raised.value) == refusal
     assert not db.exists()  # nothing opened before startup
 
 
