@@ -72,7 +72,7 @@ class Transport:
         headers: Mapping[str, str] | None = None,
     ) -> None:
         self.root = root
-        self._prefix = str(root).rstrip("/") + "/"
+        self._prefix = f"{root}/"  # `root` is a version under the base URL: no slash ends it
         self._semaphore = asyncio.Semaphore(max_concurrency)
         self._max_concurrency = max_concurrency
         self._borrowed = session

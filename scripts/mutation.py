@@ -33,6 +33,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["_transport.py", "_raw.py", "_json.py"],
         [
             "test_transport.py",
+            "test_json.py",
             "test_client.py",
             "test_client_options.py",
             "test_faults.py",

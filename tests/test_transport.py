@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import tracemalloc
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,7 +21,7 @@ from yarl import URL
 
 from ionq_backends import IonQClient, ResponseValidationError
 from ionq_backends._constants import MAX_BODY_BYTES
-from ionq_backends._transport import Transport, _per_attempt, client_timeout
+from ionq_backends._transport import Secret, Transport, _per_attempt, client_timeout, decode_body
 
 from .conftest import Hang, serve
 
@@ -338,3 +340,128 @@ async def test_every_session_kind_bounds_the_read_by_its_own_timeout(kind: str) 
             with pytest.raises(aiohttp.ServerTimeoutError):
                 await transport.attempt(transport.url("hang"))
     assert hang.arrived.is_set()
+
+
+def test_a_secret_and_a_transport_show_no_key_in_their_repr() -> None:
+    assert repr(Secret("apiKey k-123")) == "'[REDACTED]'"
+    transport = Transport(root=URL("http://127.0.0.1:1/v0.4"), api_key="k-123",
+                          timeout=client_timeout(5), max_concurrency=1, session=None)  # fmt: skip
+    assert repr(transport) == "Transport(root='http://127.0.0.1:1/v0.4')"
+    assert transport.url("backends/a%20b") == URL("http://127.0.0.1:1/v0.4/backends/a%20b")
+
+
+def _raw_deflate(data: bytes) -> bytes:
+    packer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    return packer.compress(data) + packer.flush()
+
+
+BODY = b'{"a": 1}'
+
+
+@pytest.mark.parametrize(
+    ("coding", "sent"),
+    [
+        ("identity", BODY),
+        ("gzip, identity", gzip.compress(BODY)),
+        (" GZIP ", gzip.compress(BODY)),
+        ("x-gzip", gzip.compress(BODY)),
+        ("deflate", zlib.compress(BODY)),
+        ("deflate", _raw_deflate(BODY)),  # as many servers send it, RFC 9110 or not
+        ("gzip,", gzip.compress(BODY)),
+    ],
+)
+def test_each_coding_is_undone(coding: str, sent: bytes) -> None:
+    assert decode_body(sent, coding, "r-7") == BODY
+
+
+@pytest.mark.parametrize(
+    ("coding", "sent", "problem"),
+    [
+        ("br", BODY, "unsupported Content-Encoding 'br'"),
+        ("z" * 30, BODY, f"unsupported Content-Encoding {'z' * 20!r}"),
+        ("gzip, gzip, gzip", BODY, "3 content codings; at most 2"),
+        ("gzip", BODY, "body is not valid gzip"),
+        ("deflate", BODY, "body is not valid deflate"),
+    ],
+)
+def test_a_coding_that_cannot_be_undone_is_named_with_the_request_id(
+    coding: str, sent: bytes, problem: str
+) -> None:
+    with pytest.raises(ResponseValidationError) as raised:
+        decode_body(sent, coding, "r-7")
+    assert (raised.value.problems, raised.value.request_id) == ((("", problem),), "r-7")
+
+
+def test_a_gzip_bomb_costs_no_more_memory_than_the_cap() -> None:
+    bomb = gzip.compress(b"\0" * (MAX_BODY_BYTES * 16))  # 64 MiB once inflated; 64 KiB sent
+    tracemalloc.start()
+    try:
+        with pytest.raises(ResponseValidationError) as raised:
+            decode_body(bomb, "gzip", "r-7")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert raised.value.request_id == "r-7"
+    assert peak < 4 * MAX_BODY_BYTES  # inflated up to the cap (zlib grows its buffer), never whole
+
+
+async def test_a_length_past_the_cap_is_refused_before_the_body_comes() -> None:
+    finished = asyncio.Event()
+    handled = asyncio.Event()
+
+    async def headers_only(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(f"HTTP/1.1 200 OK\r\nContent-Length: {MAX_BODY_BYTES + 1}\r\n"
+                     "X-Request-Id: r-big\r\n\r\n".encode())  # fmt: skip
+        await writer.drain()
+        await finished.wait()  # the body never comes
+        writer.close()
+        await writer.wait_closed()
+        handled.set()
+
+    server = await asyncio.start_server(headers_only, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    transport = Transport(root=URL(f"http://127.0.0.1:{port}/v0.4"), api_key=None,
+                          timeout=client_timeout(30), max_concurrency=1, session=None)  # fmt: skip
+    try:
+        async with asyncio.timeout(10):  # refused from the length alone, not after a read
+            with pytest.raises(ResponseValidationError) as raised:
+                await transport.attempt(transport.url("big"))
+        assert raised.value.request_id == "r-big"
+    finally:
+        await transport.close()
+        finished.set()
+        await handled.wait()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_bound_past_aiohttps_default_pool_is_a_pool_that_large() -> None:
+    count = 120  # aiohttp's default connector holds 100 connections
+    all_in = asyncio.Barrier(count)
+
+    async def ok(request: web.Request) -> web.Response:
+        await all_in.wait()  # every request in flight at once, or none answers
+        return web.json_response({})
+
+    async with serve({"/v0.4/{name}": ok}) as base:
+        transport = Transport(root=URL(base) / "v0.4", api_key=None, timeout=client_timeout(30),
+                              max_concurrency=count, session=None)  # fmt: skip
+        try:
+            async with asyncio.timeout(10):
+                done = await asyncio.gather(
+                    *(transport.attempt(transport.url(f"b{i}")) for i in range(count))
+                )
+        finally:
+            await transport.close()
+    assert {attempt.status for attempt in done} == {200}
+    assert all(0 <= attempt.elapsed < 10 for attempt in done)
+
+
+async def test_a_closed_transport_says_so_by_name() -> None:
+    transport = Transport(root=URL("http://127.0.0.1:1/v0.4"), api_key=None,
+                          timeout=client_timeout(5), max_concurrency=1, session=None)  # fmt: skip
+    await transport.close()
+    with pytest.raises(RuntimeError) as raised:
+        transport.check_open()
+    assert str(raised.value) == "this IonQClient is closed"
