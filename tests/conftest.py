@@ -11,12 +11,15 @@ import subprocess
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import IO, Any, AnyStr
 
 import aiohttp
 import aioresponses.core
 import pytest
 from aiohttp import web
+
+import ionq_backends
 
 SECRET = "sk-test-0123456789abcdef"
 
@@ -126,11 +129,18 @@ class Hang:
 
 
 def ionq_tasks() -> list[asyncio.Task[Any]]:
-    """Tasks still running ionq_backends code, other than the caller's: none may outlive a call."""
+    """Tasks still running ionq_backends code, other than the caller's: none may outlive a call.
+
+    Told by the file of the task's coroutine, not its repr, which under mutmut names only the
+    trampolined function."""
+    package = str(Path(ionq_backends.__file__).parent)
     return [
         task
         for task in asyncio.all_tasks()
-        if task is not asyncio.current_task() and "ionq_backends" in repr(task.get_coro())
+        if task is not asyncio.current_task()
+        and getattr(getattr(task.get_coro(), "cr_code", None), "co_filename", "").startswith(
+            package
+        )
     ]
 
 
