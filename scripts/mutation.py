@@ -44,6 +44,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["_call.py", "_plan.py", "_signals.py"],
         [
             "test_call.py",
+            "test_plan.py",
             "test_sharing.py",
             "test_fanout.py",
             "test_client.py",
