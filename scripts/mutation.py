@@ -45,6 +45,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         [
             "test_call.py",
             "test_plan.py",
+            "test_signals.py",
             "test_sharing.py",
             "test_fanout.py",
             "test_client.py",

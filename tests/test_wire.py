@@ -508,15 +508,6 @@ def test_a_bare_json_value_decodes_whole(body: bytes, value: Any) -> None:
     assert response.decode_json(body) == value  # from its first character, never its second
 
 
-def test_run_loop_runs_a_coroutine_on_whichever_loop_is_there() -> None:
-    from ionq_backends._signals import run_loop
-
-    async def answer() -> int:
-        return 42
-
-    assert run_loop(answer()) == 42
-
-
 def test_structure_functions_are_lenient_unless_asked() -> None:
     item = {"backend": "a", "status": "available", "surprise": 1}
     lenient = structurer(make_converter("v0.4"), Backend)
