@@ -227,3 +227,21 @@ async def test_the_whole_fleet_comes_in_one_round_trip_after_the_first() -> None
         snapshot = await client.get_backends()
         assert sorted(snapshot) == sorted(BackendName)
         assert order[-1] == "qpu.forte-1" and order.count("qpu.aria-2") == 1
+
+
+async def test_a_resent_request_that_fails_gives_the_one_left_its_error_and_ends() -> None:
+    gate = Gate(status=404)
+    async with serve({ONE: gate.handle}) as base, IonQClient(base_url=base) as client:
+        sender, joiner = [asyncio.create_task(client.get_backend("qpu.gone")) for _ in range(2)]
+        await gate.arrived.wait()
+        sender.cancel()  # the request is sent again, in a task, for the joiner
+        with pytest.raises(asyncio.CancelledError):
+            await sender
+        gate.open.set()
+        with pytest.raises(NotFoundError):
+            await joiner  # the error, not the sender's cancel
+        assert gate.count == 2
+        with pytest.raises(NotFoundError):
+            await client.get_backend("qpu.gone")  # the flight has ended: a request of its own
+        assert gate.count == 3
+        assert ionq_tasks() == []
