@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ionq_backends import (
+    BackendsSnapshot,
     Characterization,
     ErrorRate,
     estimate_success,
@@ -18,7 +19,7 @@ from ionq_backends import (
 from ionq_backends.emulator._fleet import default_fleet
 from ionq_backends.emulator._versions import RENDERINGS
 
-from .factories import NOW, characterization
+from .factories import NOW, backend, characterization, server_error
 
 
 def test_age_is_now_minus_date() -> None:
@@ -171,3 +172,12 @@ def test_estimate_falls_strictly_below_perfect_fidelity(
     after = estimate_success(c, **{**counts, which: counts[which] + 1})
     assert before is not None and after is not None
     assert after < before or after < 1e-300  # or both underflowed to (near) zero
+
+
+def test_raise_for_errors_names_every_failed_backend_in_one_line() -> None:
+    failed = {"qpu.b": server_error(), "qpu.c": server_error()}
+    snapshot = BackendsSnapshot({"qpu.a": backend("qpu.a")}, errors=failed)
+    with pytest.raises(ExceptionGroup) as raised:
+        snapshot.raise_for_errors()
+    assert raised.value.message == "2 of 3 backends failed: qpu.b, qpu.c"
+    assert len(raised.value.exceptions) == 2

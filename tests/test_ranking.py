@@ -81,6 +81,33 @@ def test_circuit_shape_validates_and_defaults_measured_to_all() -> None:
         CircuitShape(qubits=True)
 
 
+@pytest.mark.parametrize(
+    ("given", "refusal"),
+    [
+        ({"qubits": 0}, "qubits must be at least 1, got 0"),
+        ({"qubits": 1}, None),
+        ({"qubits": 2, "one_qubit_gates": -1}, "one_qubit_gates must be at least 0, got -1"),
+        ({"qubits": 2, "one_qubit_gates": 0}, None),
+        ({"qubits": 2, "two_qubit_gates": -1}, "two_qubit_gates must be at least 0, got -1"),
+        ({"qubits": 2, "measured_qubits": -1}, "measured_qubits must be at least 0, got -1"),
+        ({"qubits": 2, "measured_qubits": 0}, None),
+        ({"qubits": 2, "measured_qubits": 2}, None),
+        ({"qubits": 2, "measured_qubits": 3}, "measured_qubits (3) exceeds qubits (2)"),
+        ({"qubits": 2.0}, "qubits must be an integer, got 2.0"),
+        ({"qubits": 2, "measured_qubits": False}, "measured_qubits must be an integer, got False"),
+    ],
+)
+def test_a_circuit_shape_takes_each_count_down_to_its_limit(
+    given: dict[str, Any], refusal: str | None
+) -> None:
+    if refusal is None:
+        assert CircuitShape(**given).qubits == given["qubits"]
+    else:
+        with pytest.raises((TypeError, ValueError)) as raised:
+            CircuitShape(**given)
+        assert str(raised.value) == refusal
+
+
 def test_ranking_by_expected_fidelity_then_queue() -> None:
     ranked = rank_for_circuit(FLEET, CALIBRATIONS, CIRCUIT, now=NOW)
     assert [(r.rank, r.name) for r in ranked] == [
@@ -247,3 +274,35 @@ def test_ranked_backend_is_frozen() -> None:
     assert isinstance(entry, RankedBackend)
     with pytest.raises(AttributeError):
         entry.rank = 2  # type: ignore[misc]
+
+
+def test_zero_is_a_value_and_ties_fall_to_qubits_then_name() -> None:
+    """A fidelity or queue of exactly 0 is known (not missing); equal ones go to the wider
+    backend, then by name, so an order never depends on the order the fleet came in."""
+    fleet = BackendsSnapshot({b.name: b for b in [
+        backend("qpu.a-zero-fidelity", qubits=36, average_queue_time=0.0),
+        backend("qpu.b-narrow", qubits=30, average_queue_time=0.0),
+        backend("qpu.c-wide", qubits=36, average_queue_time=0.0),
+        backend("qpu.d-wait", qubits=36, average_queue_time=0.5),
+        backend("qpu.e-unknown", qubits=36, average_queue_time=None),
+    ]})  # fmt: skip
+    low = calibration(0.9)
+    shapes = {"qpu.a-zero-fidelity": calibration(0.0), "qpu.b-narrow": low, "qpu.c-wide": low,
+              "qpu.d-wait": low, "qpu.e-unknown": low}  # fmt: skip
+    circuit = CircuitShape(qubits=30, two_qubit_gates=1, measured_qubits=0)
+    by_fidelity = rank_for_circuit(fleet, shapes, circuit, now=NOW)
+    assert [r.name for r in by_fidelity] == [
+        "qpu.c-wide", "qpu.b-narrow", "qpu.d-wait", "qpu.e-unknown",
+        "qpu.a-zero-fidelity"]  # fmt: skip
+    by_queue = rank_for_circuit(fleet, shapes, circuit, now=NOW, order_by="queue_time")
+    assert [r.name for r in by_queue] == [
+        "qpu.c-wide", "qpu.b-narrow", "qpu.a-zero-fidelity", "qpu.d-wait",
+        "qpu.e-unknown"]  # fmt: skip
+    assert by_fidelity[-1].expected_fidelity == 0.0  # known, and worst
+
+
+def test_a_backend_exactly_as_wide_and_exactly_as_fresh_as_asked_is_ranked() -> None:
+    fleet = BackendsSnapshot({"qpu.a": backend("qpu.a", qubits=30, average_queue_time=0.0)})
+    ranked = rank_for_circuit(fleet, {"qpu.a": calibration(0.99, hours_ago=24)}, CIRCUIT,
+                              now=NOW, max_calibration_age=timedelta(hours=24))  # fmt: skip
+    assert [(r.rank, r.excluded) for r in ranked] == [(1, None)]

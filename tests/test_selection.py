@@ -218,3 +218,57 @@ def test_least_busy_is_the_head_of_select(fleet: list[Backend], filters: dict[st
             for b in kept
             if known_queue(b)
         )
+
+
+ZERO_AND_TIES = [
+    backend("qpu.e-unknown", qubits=36, average_queue_time=None),
+    backend("qpu.d-wait", qubits=36, average_queue_time=0.5),
+    backend("qpu.c-sizeless", qubits=None, average_queue_time=0.0),
+    backend("qpu.b-narrow", qubits=0, average_queue_time=0.0),
+    backend("qpu.a-wide", qubits=36, average_queue_time=0.0),
+    backend("qpu.f-one", qubits=1, average_queue_time=0.0),
+]
+
+
+@pytest.mark.parametrize(
+    ("order_by", "names"),
+    [
+        # A queue of 0 is known and shortest; ties go to more qubits (0 is a count, unknown is
+        # last), then to the name.
+        ("queue_time", ["qpu.a-wide", "qpu.f-one", "qpu.b-narrow", "qpu.c-sizeless",
+                        "qpu.d-wait", "qpu.e-unknown"]),
+        ("qubits", ["qpu.a-wide", "qpu.d-wait", "qpu.e-unknown", "qpu.f-one", "qpu.b-narrow",
+                    "qpu.c-sizeless"]),
+        ("name", ["qpu.a-wide", "qpu.b-narrow", "qpu.c-sizeless", "qpu.d-wait",
+                  "qpu.e-unknown", "qpu.f-one"]),
+    ],
+)  # fmt: skip
+def test_zero_is_a_value_and_ties_fall_to_the_next_key(order_by: str, names: list[str]) -> None:
+    found = select(ZERO_AND_TIES, available=False, order_by=order_by)  # type: ignore[arg-type]
+    assert [b.name for b in found] == names
+
+
+def test_the_default_order_is_the_queue_and_least_busy_is_its_first() -> None:
+    assert [b.name for b in select(ZERO_AND_TIES, available=False)][:2] == [
+        "qpu.a-wide", "qpu.f-one"]  # fmt: skip
+    assert least_busy(ZERO_AND_TIES, available=False) == ZERO_AND_TIES[4]
+
+
+def test_a_name_or_status_filter_skips_only_what_it_leaves_out() -> None:
+    kept = select(ZERO_AND_TIES, available=False, names=["qpu.d-wait", "qpu.b-narrow"])
+    assert [b.name for b in kept] == ["qpu.b-narrow", "qpu.d-wait"]
+    assert select(ZERO_AND_TIES, statuses=["available"], qpu_only=True, available=False)
+
+
+@pytest.mark.parametrize("what", ["names", "statuses"])
+def test_one_string_for_many_is_refused_by_name(what: str) -> None:
+    with pytest.raises(TypeError) as raised:
+        select(ZERO_AND_TIES, **{what: "qpu.a-wide"})  # type: ignore[arg-type]
+    assert str(raised.value) == f"{what} must be an iterable of strings, not one string"
+
+
+def test_an_unknown_order_is_refused_naming_each_known_one() -> None:
+    with pytest.raises(ValueError, match=r"^order_by must be") as raised:
+        select(ZERO_AND_TIES, order_by="size")  # type: ignore[arg-type]
+    known = "'queue_time', 'qubits', 'name', a callable or None"
+    assert str(raised.value) == f"order_by must be {known}, got 'size'"
