@@ -144,9 +144,12 @@ async def test_v03_verbose_status_query(
 ) -> None:
     mocked.get(f"{BASE}/v0.3/backends?status=verbose",
                payload=[{"backend": "a", "status": "calibrating"}])  # fmt: skip
+    mocked.get(f"{BASE}/v0.3/backends?status=verbose",
+               payload=[{"backend": "a", "status": "running"}])  # fmt: skip
     async with IonQClient(api_version="v0.3", verbose_status=True, sleep=fake_sleep) as client:
         (backend,) = await client.list_backends()
-    assert backend.status == "calibrating"
+        one = await client.get_backend("a")  # v0.3 picks it from the verbose list too
+    assert (backend.status, one.status) == ("calibrating", "running")
 
 
 async def test_retries_503_then_succeeds(

@@ -10,7 +10,8 @@ import pytest
 from aioresponses import aioresponses
 from yarl import URL
 
-from ionq_backends import IonQClient, ResponseValidationError, ServerError
+from ionq_backends import BackendName, IonQClient, ResponseValidationError, ServerError
+from ionq_backends.emulator import Emulator
 
 BASE = "https://api.ionq.co"
 V4_LIST = f"{BASE}/v0.4/backends/qpu.aria-1/characterizations"
@@ -187,3 +188,49 @@ async def test_malformed_characterization_names_its_path(
     assert info.value.errors == (
         "$.characterizations[0].connectivity[0]: expected pair of qubit indices, got [0]",
     )
+
+
+@pytest.mark.parametrize(
+    ("call", "refusal"),
+    [
+        (lambda c: c.get_characterization("..", "c-1"), "invalid backend name '..'"),
+        (lambda c: c.get_characterization("qpu.a", "."), "invalid characterization id '.'"),
+        (lambda c: c.latest_characterization(""), "invalid backend name ''"),
+        (lambda c: c.iter_characterizations(".."), "invalid backend name '..'"),
+        (lambda c: c.get_backend(".."), "invalid backend name '..'"),
+    ],
+)
+async def test_a_name_or_id_no_path_can_carry_is_refused_before_any_request(
+    call: Callable[[IonQClient], Any], refusal: str
+) -> None:
+    async with IonQClient(base_url="http://127.0.0.1:1") as client:  # nothing listens there
+        with pytest.raises(ValueError) as raised:  # noqa: PT011 (the whole message is checked)
+            outcome = call(client)
+            if hasattr(outcome, "__await__"):
+                await outcome
+    assert str(raised.value) == refusal
+
+
+async def test_characterization_of_follows_the_backends_link_or_asks_for_the_latest(
+    ionq_emulator: Emulator,
+) -> None:
+    async with IonQClient(base_url=ionq_emulator.base_url) as client:
+        forte = await client.get_backend("qpu.forte-1")
+        linked = await client.characterization_of(forte)
+        latest = await client.characterization_of("qpu.forte-1")
+    asked = [(r.path, r.query) for r in list(ionq_emulator.requests)[-2:]]
+    assert asked == [
+        (f"/v0.4/backends/qpu.forte-1/characterizations/{forte.characterization_id}", {}),
+        ("/v0.4/backends/qpu.forte-1/characterizations", {"limit": "1", "page": "1"}),
+    ]
+    assert linked is not None and linked.id == forte.characterization_id
+    assert latest is not None and latest.backend == "qpu.forte-1"
+
+
+async def test_without_the_list_the_latest_characterizations_are_the_known_names(
+    ionq_emulator: Emulator,
+) -> None:
+    ionq_emulator.inject("/v0.4/backends", status=503, times=10)
+    async with IonQClient(base_url=ionq_emulator.base_url, max_retries=0) as client:
+        found = await client.latest_characterizations()
+    assert set(found) == set(BackendName) and not found.errors

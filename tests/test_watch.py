@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -235,6 +237,39 @@ async def test_cancelling_a_watch_mid_round_leaves_nothing_running() -> None:
             with pytest.raises(asyncio.CancelledError):
                 await task
             assert ionq_tasks() == []
+
+
+@pytest.mark.parametrize(
+    ("given", "refusal"),
+    [
+        ({"interval": 0}, "interval must be a finite number > 0, got 0"),
+        ({"interval": math.nan}, "interval must be a finite number > 0, got nan"),
+        ({"jitter": 1.0}, "jitter must be in [0, 1), got 1.0"),
+        ({"jitter": -0.1}, "jitter must be a finite number >= 0, got -0.1"),
+        ({"jitter": math.inf}, "jitter must be a finite number >= 0, got inf"),
+    ],
+)
+def test_poll_arguments_are_refused_by_name(given: dict[str, Any], refusal: str) -> None:
+    with pytest.raises(ValueError) as raised:  # noqa: PT011 (the whole message is checked)
+        IonQClient().poll(**given)
+    assert str(raised.value) == refusal
+
+
+async def test_a_round_starts_in_utc_and_a_short_interval_is_still_slept(
+    ionq_emulator: Emulator, ticker: Ticker
+) -> None:
+    async with IonQClient(base_url=ionq_emulator.base_url, sleep=ticker.sleep) as client:
+        rounds = client.poll(["qpu.aria-1"], interval=0.5, jitter=0.0)
+        first = await anext(rounds)
+        pending = asyncio.ensure_future(anext(rounds))
+        await ticker.asleep.wait()
+        pending.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await pending
+        await rounds.aclose()
+    assert first.started_at.tzinfo is UTC
+    (delay,) = ticker.delays  # what is left of the interval after the round, however short
+    assert 0 < delay <= 0.5
 
 
 def test_watch_arguments_are_checked() -> None:
