@@ -63,6 +63,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
             "test_client_characterizations.py",
             "test_fanout.py",
             "test_sharing.py",
+            "test_wire_fidelity.py",
             "test_watch.py",
             "test_limits.py",
         ],

@@ -136,6 +136,14 @@ async def test_a_rejected_key_does_not_blind_a_status_poller(
     assert characterizations and all(r.headers.get("Authorization") for r in characterizations)
 
 
+async def test_a_list_asked_with_an_accepted_key_keeps_what_it_says_of_access() -> None:
+    async with Emulator(api_key=SECRET) as emulator:
+        async with IonQClient(SECRET, base_url=emulator.base_url) as client:
+            listed = await client.list_backends()
+    assert client.key_rejected is False
+    assert listed and {b.has_access for b in listed} == {True}
+
+
 async def test_characterizations_keep_the_key_with_no_fallback() -> None:
     async with Emulator(api_key=SECRET) as emulator:
         async with IonQClient("wrong-key", base_url=emulator.base_url) as client:
