@@ -109,8 +109,10 @@ ALSO_COPY = ["README.md", "CHANGELOG.md", "docs", "examples", "benchmarks"]
 # they patch); each is still in the suite.
 DESELECT = ["tests/test_cli.py::test_an_unexpected_error_is_one_line_and_exit_1"]
 
-# In-process (no xdist workers, which mutmut cannot see into), without those tests.
-RUNNER_ARGS = ["-p", "no:cacheprovider", "-n", "0", *(f"--deselect={d}" for d in DESELECT)]
+# In-process (no xdist workers, which mutmut cannot see into), without those tests. A mutant
+# that hangs a test fails it after 15 s, not the suite's 120: the slowest test takes 5 s.
+RUNNER_ARGS = ["-p", "no:cacheprovider", "-n", "0", "--timeout=15",
+               *(f"--deselect={d}" for d in DESELECT)]  # fmt: skip
 
 COUNTS = re.compile(r"(\d+)/(\d+)\s+🎉 (\d+) 🫥 (\d+)\s+⏰ (\d+)\s+🤔 (\d+)\s+🙁 (\d+)")
 
