@@ -116,6 +116,32 @@ async def serve(routes: dict[str, Handler], **runner_kwargs: Any) -> AsyncIterat
         await runner.cleanup()
 
 
+class ClockLoop(asyncio.SelectorEventLoop):
+    """An event loop whose clock the test moves forward."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.offset = 0.0
+
+    def time(self) -> float:
+        return super().time() + self.offset
+
+    async def advance(self, seconds: float) -> None:
+        """Move the clock on, and return once the timers then due have run."""
+        self.offset += seconds
+        after = self.create_future()
+        self.call_at(self.time(), after.set_result, None)
+        await after
+
+
+def run_on_clock(test: Callable[[ClockLoop], Awaitable[Any]]) -> Any:
+    """Run `test(loop)` on a `ClockLoop` of its own."""
+    with asyncio.Runner(loop_factory=ClockLoop) as runner:
+        loop = runner.get_loop()
+        assert isinstance(loop, ClockLoop)
+        return runner.run(test(loop))
+
+
 class Hang:
     """A handler that never answers; `arrived` is set once a request reaches it."""
 

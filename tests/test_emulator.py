@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -11,6 +13,10 @@ import pytest
 
 from ionq_backends import IonQClient, Timing
 from ionq_backends.emulator import OMIT, SCENARIOS, Emulator, Scenario, Step
+from ionq_backends.emulator._fleet import default_fleet
+from ionq_backends.emulator._scenarios import calibrated, play
+
+from .conftest import ClockLoop, run_on_clock
 
 
 @pytest.fixture
@@ -357,3 +363,60 @@ def test_a_scenario_is_checked_when_the_emulator_is_made() -> None:
         Emulator(scenario="night")
     with pytest.raises(ValueError, match="speed"):
         Emulator(scenario="day", speed=0)
+
+
+def test_play_applies_each_step_when_due_cycle_after_cycle() -> None:
+    steps = (Step(0.0, "qpu.a", {"status": "unavailable"}), Step(50.0, "qpu.a", {"qubits": 1}))
+    scenario = Scenario("test", 100.0, steps)  # a cycle of 100 s, at speed 200: 0.5 s
+
+    async def check(loop: ClockLoop) -> None:
+        start = loop.time()
+        applied: list[tuple[Step, float, datetime]] = []
+        player = asyncio.create_task(
+            play(scenario, 200.0, lambda step, now: applied.append((step, loop.time(), now)))
+        )
+        await loop.advance(0)  # the first step is due at once
+        for _ in range(4):  # one step comes due every 0.25 s
+            await loop.advance(0.25)
+        player.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await player
+        assert [step for step, _, _ in applied] == [*steps, *steps, steps[0]]
+        assert [at - start for _, at, _ in applied] == pytest.approx(
+            [0.0, 0.25, 0.5, 0.75, 1.0], abs=0.05)  # fmt: skip
+        assert all(now.tzinfo is UTC for _, _, now in applied)
+
+    run_on_clock(check)
+
+
+def test_a_calibration_prepends_a_new_characterization_dated_now() -> None:
+    machine = default_fleet()["qpu.forte-1"]
+    old = list(machine.characterizations)
+    now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    fields = calibrated(machine, now)
+    new, *kept = fields["characterizations"]
+    assert kept == old  # the history stays, newest first
+    assert new == {**old[0], "id": new["id"], "date": now}
+    assert new["id"] != old[0]["id"] and str(uuid.UUID(new["id"])) == new["id"]
+    assert fields["characterization_id"] == new["id"]
+    bare = default_fleet()["qpu.forte-1"]
+    bare.update({"characterizations": []})
+    assert calibrated(bare, now) == {}  # nothing to calibrate from
+
+
+async def test_a_disconnect_fault_sends_a_partial_json_answer_then_drops(
+    ionq_emulator: Emulator,
+) -> None:
+    ionq_emulator.inject("/v0.4/backends", disconnect=True)
+    host, port = ionq_emulator.base_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(f"GET /v0.4/backends HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        async with asyncio.timeout(10):
+            head = (await reader.readuntil(b"\r\n\r\n")).decode().lower()
+            body = await reader.read()  # up to the drop: far short of its length
+    finally:
+        writer.close()
+    assert head.startswith("http/1.1 200 ")
+    assert "content-length: 4096\r\n" in head and "content-type: application/json" in head
+    assert body == b'[{"backend": "qpu.'

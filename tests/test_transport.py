@@ -10,7 +10,7 @@ import asyncio
 import gzip
 import tracemalloc
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -23,34 +23,9 @@ from ionq_backends import IonQClient, ResponseValidationError
 from ionq_backends._constants import MAX_BODY_BYTES
 from ionq_backends._transport import Secret, Transport, _per_attempt, client_timeout, decode_body
 
-from .conftest import Hang, serve
+from .conftest import ClockLoop, Hang, run_on_clock, serve
 
 SECONDS = 10.0
-
-
-class ClockLoop(asyncio.SelectorEventLoop):
-    """An event loop whose clock the test moves forward."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.offset = 0.0
-
-    def time(self) -> float:
-        return super().time() + self.offset
-
-    async def advance(self, seconds: float) -> None:
-        """Move the clock on, and return once the timers then due have run."""
-        self.offset += seconds
-        after = self.create_future()
-        self.call_at(self.time(), after.set_result, None)
-        await after
-
-
-def run(test: Callable[[ClockLoop], Awaitable[Any]]) -> Any:
-    with asyncio.Runner(loop_factory=ClockLoop) as runner:
-        loop = runner.get_loop()
-        assert isinstance(loop, ClockLoop)
-        return runner.run(test(loop))
 
 
 @asynccontextmanager
@@ -95,7 +70,7 @@ def test_an_attempt_past_its_deadline_raises_timeout_error() -> None:
                 await task
             assert task.cancelling() == 0  # the deadline's cancellation was taken back
 
-    run(scenario)
+    run_on_clock(scenario)
 
 
 def test_an_attempt_done_in_time_is_untouched() -> None:
@@ -109,7 +84,7 @@ def test_an_attempt_done_in_time_is_untouched() -> None:
             await asyncio.sleep(0)  # a cancellation left behind would land at this await
         return "done"
 
-    assert run(scenario) == "done"
+    assert run_on_clock(scenario) == "done"
 
 
 def test_every_attempt_of_many_expires_and_only_those_due() -> None:
@@ -126,7 +101,7 @@ def test_every_attempt_of_many_expires_and_only_those_due() -> None:
             await asyncio.wait(second)
             assert all(isinstance(t.exception(), TimeoutError) for t in second)
 
-    run(scenario)
+    run_on_clock(scenario)
 
 
 @pytest.mark.parametrize("cancel_first", [True, False])
@@ -142,7 +117,7 @@ def test_a_callers_cancel_beside_the_deadline_stays_a_cancel(cancel_first: bool)
             with pytest.raises(asyncio.CancelledError):
                 await task
 
-    run(scenario)
+    run_on_clock(scenario)
 
 
 def test_no_total_means_no_deadline() -> None:
@@ -155,7 +130,7 @@ def test_no_total_means_no_deadline() -> None:
             with pytest.raises(asyncio.CancelledError):
                 await task
 
-    run(scenario)
+    run_on_clock(scenario)
 
 
 def test_the_deadline_bounds_the_attempt_not_the_wait_for_a_slot() -> None:
@@ -177,7 +152,7 @@ def test_the_deadline_bounds_the_attempt_not_the_wait_for_a_slot() -> None:
             with pytest.raises(TimeoutError):
                 await queued
 
-    run(scenario)
+    run_on_clock(scenario)
 
 
 @pytest.mark.parametrize(
