@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
+import attrs
 import pytest
 
 from ionq_backends import IonQClient, Timing
 from ionq_backends.emulator import OMIT, SCENARIOS, Emulator, Scenario, Step
 from ionq_backends.emulator._fleet import default_fleet
 from ionq_backends.emulator._scenarios import calibrated, play
+from ionq_backends.emulator._versions import RENDERINGS
 
 from .conftest import ClockLoop, run_on_clock
 
@@ -420,3 +424,117 @@ async def test_a_disconnect_fault_sends_a_partial_json_answer_then_drops(
     assert head.startswith("http/1.1 200 ")
     assert "content-length: 4096\r\n" in head and "content-type: application/json" in head
     assert body == b'[{"backend": "qpu.'
+
+
+@pytest.mark.parametrize(
+    ("options", "status", "content_type", "body", "retry_after"),
+    [
+        ({}, 503, "application/json",
+         b'{"error":"Service Unavailable","message":"injected fault (503)","statusCode":503}',
+         None),
+        ({"status": 429, "retry_after": 2.5}, 429, "application/json",
+         b'{"error":"Too Many Requests","message":"injected fault (429)","statusCode":429}',
+         "2.5"),
+        ({"status": 429, "retry_after": "Wed, 21 Oct 2026 07:28:00 GMT"}, 429,
+         "application/json", None, "Wed, 21 Oct 2026 07:28:00 GMT"),
+        ({"status": 502, "body": "  <html><title>Bad gateway</title></html>"}, 502,
+         "text/html", b"  <html><title>Bad gateway</title></html>", None),
+        ({"status": 200, "body": b'{"backend": 1}'}, 200, "application/json",
+         b'{"backend": 1}', None),
+        ({"status": 500, "body": {"oops": [1, 2]}}, 500, "application/json",
+         b'{"oops":[1,2]}', None),
+    ],
+)  # fmt: skip
+async def test_an_injected_fault_answers_as_told(
+    ionq_emulator: Emulator,
+    options: dict[str, Any],
+    status: int,
+    content_type: str,
+    body: bytes | None,
+    retry_after: str | None,
+) -> None:
+    ionq_emulator.inject("v0.4/backends", **options)  # the leading slash is optional
+    async with aiohttp.ClientSession() as http:
+        async with http.get(ionq_emulator.base_url + "/v0.4/backends") as response:
+            got = (response.status, response.content_type, response.headers.get("Retry-After"))
+            raw = await response.read()
+        async with http.get(ionq_emulator.base_url + "/v0.4/backends") as after:
+            assert after.status == 200  # one time by default: the next request is served
+    assert got == (status, content_type, retry_after)
+    if body is not None:
+        assert raw == body
+
+
+@pytest.mark.parametrize(
+    ("options", "refusal"),
+    [
+        ({"status": 99}, "status must be in [100, 599], got 99"),
+        ({"status": 600}, "status must be in [100, 599], got 600"),
+        ({"times": 0}, "times must be >= 1, got 0"),
+        ({"delay": -1}, "delay must be a finite number >= 0, got -1"),
+        ({"retry_after": -1}, "retry_after must be a finite number >= 0, got -1"),
+    ],
+)
+def test_a_fault_is_checked_when_injected(options: dict[str, Any], refusal: str) -> None:
+    with pytest.raises(ValueError) as raised:  # noqa: PT011 (the whole message is checked)
+        Emulator().inject("/v0.4/backends", **options)
+    assert str(raised.value) == refusal
+
+
+@pytest.mark.parametrize("options", [{"status": 100}, {"status": 599}, {"delay": 0},
+                                     {"retry_after": 0}, {"times": 1}])  # fmt: skip
+def test_a_fault_at_each_limit_is_taken(options: dict[str, Any]) -> None:
+    Emulator().inject("/v0.4/backends", **options)
+
+
+# What the emulator serves, pinned: every backend of its default fleet in both versions with
+# all its characterizations, and the day scenario's steps, each as a digest of its canonical
+# JSON. Users' tests read these values; a change here is a change for them. When the fleet
+# changes on purpose, print the new digests with `emulator_digests()` and paste them.
+PINNED = {
+    "v0.3 qpu.aria-1": "86218c6332cc5fa8",
+    "v0.3 qpu.aria-2": "e8c5fa0475323c0b",
+    "v0.3 qpu.forte-1": "d078a3ea497e956b",
+    "v0.3 qpu.forte-enterprise-1": "3f6d609940fab8f7",
+    "v0.3 qpu.forte-enterprise-2": "ae37a46610db1da9",
+    "v0.3 qpu.forte-enterprise-3": "4b7c08ecbfa3cb98",
+    "v0.3 qpu.tempo-1": "df43b6ccc4580e16",
+    "v0.3 qpu.harmony": "d768f6f23c8a0f29",
+    "v0.3 simulator": "2cc5a3cb11dc8d51",
+    "v0.4 qpu.aria-1": "ade0d8eba7a7aabf",
+    "v0.4 qpu.aria-2": "0f0450458f7ade71",
+    "v0.4 qpu.forte-1": "fab9b4cddc33604e",
+    "v0.4 qpu.forte-enterprise-1": "f9a30b50b848740c",
+    "v0.4 qpu.forte-enterprise-2": "cc3926c9982cdd3b",
+    "v0.4 qpu.forte-enterprise-3": "485a9124d94d1e95",
+    "v0.4 qpu.tempo-1": "53f4a51039b7a9e7",
+    "v0.4 qpu.harmony": "f2edda7b9aa99d9d",
+    "v0.4 simulator": "0b9aec455bcfc82f",
+    "day": "c27dcd9110ead8dd",
+}
+
+
+def emulator_digests() -> dict[str, str]:
+    def digest(value: Any) -> str:
+        text = json.dumps(value, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    fleet = default_fleet(datetime(2026, 11, 21, 12, 0, tzinfo=UTC))
+    found = {
+        f"{version} {name}": digest(
+            [
+                rendering.backend(machine, verbose=True, has_key=True),
+                [rendering.characterization(c) for c in machine.characterizations],
+            ]
+        )
+        for version, rendering in RENDERINGS.items()
+        for name, machine in fleet.items()
+    }
+    found["day"] = digest([attrs.asdict(step) for step in SCENARIOS["day"]().steps])
+    return found
+
+
+def test_the_emulators_fleet_and_day_are_what_users_were_given() -> None:
+    found = emulator_digests()
+    assert {k: v for k, v in found.items() if PINNED.get(k) != v} == {}
+    assert found.keys() == PINNED.keys()
