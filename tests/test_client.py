@@ -145,11 +145,14 @@ async def test_v03_verbose_status_query(
     mocked.get(f"{BASE}/v0.3/backends?status=verbose",
                payload=[{"backend": "a", "status": "calibrating"}])  # fmt: skip
     mocked.get(f"{BASE}/v0.3/backends?status=verbose",
-               payload=[{"backend": "a", "status": "running"}])  # fmt: skip
+               payload=[{"backend": "a", "status": "running"}], repeat=True)  # fmt: skip
     async with IonQClient(api_version="v0.3", verbose_status=True, sleep=fake_sleep) as client:
         (backend,) = await client.list_backends()
         one = await client.get_backend("a")  # v0.3 picks it from the verbose list too
+        named = await client.get_backends(["a"])  # and so does a fan-out, by name
+        fleet = await client.get_backends()  # and the whole fleet's list
     assert (backend.status, one.status) == ("calibrating", "running")
+    assert named["a"].status == fleet["a"].status == "running"
 
 
 async def test_retries_503_then_succeeds(

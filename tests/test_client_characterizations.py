@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
+import attrs
 import pytest
 from aioresponses import aioresponses
 from yarl import URL
@@ -219,10 +220,14 @@ async def test_characterization_of_follows_the_backends_link_or_asks_for_the_lat
         forte = await client.get_backend("qpu.forte-1")
         linked = await client.characterization_of(forte)
         latest = await client.characterization_of("qpu.forte-1")
-    asked = [(r.path, r.query) for r in list(ionq_emulator.requests)[-2:]]
+        unlinked = attrs.evolve(forte, characterization_id=None)
+        assert await client.characterization_of(unlinked) == latest  # no link: the latest
+    asked = [(r.path, r.query) for r in list(ionq_emulator.requests)[-3:]]
+    latest_page = ("/v0.4/backends/qpu.forte-1/characterizations", {"limit": "1", "page": "1"})
     assert asked == [
         (f"/v0.4/backends/qpu.forte-1/characterizations/{forte.characterization_id}", {}),
-        ("/v0.4/backends/qpu.forte-1/characterizations", {"limit": "1", "page": "1"}),
+        latest_page,
+        latest_page,
     ]
     assert linked is not None and linked.id == forte.characterization_id
     assert latest is not None and latest.backend == "qpu.forte-1"

@@ -140,8 +140,9 @@ async def test_a_list_asked_with_an_accepted_key_keeps_what_it_says_of_access() 
     async with Emulator(api_key=SECRET) as emulator:
         async with IonQClient(SECRET, base_url=emulator.base_url) as client:
             listed = await client.list_backends()
+            one = await client.get_backend("qpu.aria-1")
     assert client.key_rejected is False
-    assert listed and {b.has_access for b in listed} == {True}
+    assert listed and {b.has_access for b in listed} == {True} and one.has_access is True
 
 
 async def test_characterizations_keep_the_key_with_no_fallback() -> None:
