@@ -90,6 +90,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["service/_monitor.py", "service/_ionq_api.py", "service/_hosts.py"],
         [
             "test_service_app.py",
+            "test_service_hosts.py",
             "test_service_ionq_api.py",
             "test_service_logic.py",
             "test_limits.py",

@@ -522,14 +522,6 @@ async def test_only_the_hosts_it_serves_are_answered(
                     assert body["error"] == "misdirected" and "--allowed-host" in body["message"]
 
 
-def test_the_address_a_request_came_in_on_is_served() -> None:
-    from ionq_backends.service._hosts import served
-
-    assert served("192.0.2.7:8080", "192.0.2.7", frozenset())  # --host 0.0.0.0, reached by IP
-    assert not served("192.0.2.8:8080", "192.0.2.7", frozenset())
-    assert served("[2001:db8::1]:80", "2001:db8::1", frozenset())
-
-
 # A fleet that changes: a backend that leaves is forgotten, its past kept
 
 

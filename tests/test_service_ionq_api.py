@@ -26,9 +26,11 @@ HOUR = 3600.0  # one round per test: every later upstream request is the endpoin
 def make_app(emulator: Emulator, tmp_path: Path, **options: Any) -> web.Application:
     version = options.pop("api_version", "v0.4")
     key = options.pop("api_key", None)
+    timeout = options.pop("client_timeout", 30.0)
 
     def client() -> IonQClient:
-        return IonQClient(key, base_url=emulator.base_url, api_version=version, max_retries=0)
+        return IonQClient(key, base_url=emulator.base_url, api_version=version, max_retries=0,
+                          timeout=timeout)  # fmt: skip
 
     options.setdefault("interval", HOUR)
     return create_app(client_factory=client, db_path=tmp_path / "history.sqlite3", **options)
@@ -210,7 +212,9 @@ async def test_before_the_first_round_a_backend_read_is_a_503_to_retry(
     app = make_app(ionq_emulator, tmp_path, timeout=60.0)
     async with running(app) as url:
         status, body, headers = await get(url + "v0.4/backends/qpu.forte-1")
-        assert status == 503 and body["statusCode"] == 503
+        starting = "the monitor has not finished its first round"
+        assert (status, body) == (503, {"error": "Service Unavailable", "statusCode": 503,
+                                        "message": starting})  # fmt: skip
         assert headers["Retry-After"] == "3600"
         assert app[MONITOR].state.rounds == 0
 
@@ -233,3 +237,31 @@ async def test_at_most_max_failed_reads_are_remembered_the_oldest_forgotten_firs
     # With room for 2, the oldest (11) was forgotten; asking it again forgot 12, and so on.
     expected = {2: [2, 2, 2], 3: [1, 1, 1], 4: [1, 1, 1]}[limit]
     assert [asked(size) for size in (11, 12, 13)] == expected
+
+
+@pytest.mark.parametrize(
+    ("fault", "status", "error", "retry_after"),
+    [
+        ({"status": 500}, 502, "Bad Gateway", None),
+        ({"status": 429, "retry_after": 7}, 502, "Bad Gateway", "7"),
+        ({"status": 200, "delay": 5}, 504, "Gateway Timeout", None),
+    ],
+)
+async def test_an_upstream_failure_is_the_gateways_error_in_ionqs_shape(
+    ionq_emulator: Emulator,
+    tmp_path: Path,
+    fault: dict[str, Any],
+    status: int,
+    error: str,
+    retry_after: str | None,
+) -> None:
+    app = make_app(ionq_emulator, tmp_path, client_timeout=0.5)
+    path = "/v0.4/backends/qpu.aria-1/characterizations"
+    async with running(app) as url:
+        await app[MONITOR].wait_rounds(1)
+        ionq_emulator.inject(path, **fault)
+        got, body, headers = await get(url + path.lstrip("/") + "?limit=7")
+    assert (got, body["error"], body["statusCode"], headers.get("Retry-After")) == (
+        status, error, status, retry_after)  # fmt: skip
+    assert body["message"].startswith("upstream: ") and "/characterizations" in body["message"]
+    assert body.keys() == {"error", "message", "statusCode"}
