@@ -538,3 +538,14 @@ def test_the_emulators_fleet_and_day_are_what_users_were_given() -> None:
     found = emulator_digests()
     assert {k: v for k, v in found.items() if PINNED.get(k) != v} == {}
     assert found.keys() == PINNED.keys()
+
+
+def test_a_machine_links_its_set_characterization_else_its_newest_else_none() -> None:
+    machine = default_fleet()["qpu.forte-1"]
+    newest, older = machine.characterizations[0]["id"], machine.characterizations[1]["id"]
+    assert machine.characterization_id() == newest
+    machine.update({"characterization_id": older})  # set by hand: it wins
+    assert machine.characterization_id() == older
+    machine.update({"characterization_id": None, "characterizations": []})
+    assert machine.characterization_id() is OMIT
+    assert repr(OMIT) == "OMIT"
