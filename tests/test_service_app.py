@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from collections.abc import AsyncIterator
 from html.parser import HTMLParser
@@ -17,6 +18,7 @@ from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
 from ionq_backends import IonQClient
+from ionq_backends._constants import GONE_AFTER_ROUNDS
 from ionq_backends.emulator import Emulator
 from ionq_backends.service import MONITOR, Monitor, create_app
 from ionq_backends.service._constants import SSE_RETRY_MS
@@ -526,11 +528,12 @@ async def test_only_the_hosts_it_serves_are_answered(
 
 
 async def test_a_backend_that_leaves_the_fleet_is_dropped_and_its_history_kept(
-    ionq_emulator: Emulator, tmp_path: Path
+    ionq_emulator: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     ionq_emulator.set_backend("qpu.leaving", status="available", qubits=4)
     app = make_app(ionq_emulator, tmp_path)
     monitor = app[MONITOR]
+    caplog.set_level(logging.INFO, logger="ionq_backends.service")
     async with running(app) as url, aiohttp.ClientSession() as http:
         views = monitor.state.views
         await monitor.wait_for(lambda: "qpu.leaving" in views and views["qpu.leaving"].backend)
@@ -549,6 +552,29 @@ async def test_a_backend_that_leaves_the_fleet_is_dropped_and_its_history_kept(
         _, past = await get_json(http, url + "api/history?backend=qpu.leaving")
     assert past["series"]["qpu.leaving"]["t"]  # the history keeps its past
     assert [e["kind"] for e in past["events"]][-1] == "gone"
+    said = f"qpu.leaving: gone (not listed for {GONE_AFTER_ROUNDS} rounds)"
+    assert caplog.messages.count(said) == 1
+
+
+async def test_the_monitor_logs_a_failing_backend_once_per_new_error_and_its_recovery(
+    ionq_emulator: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(ionq_emulator, tmp_path, names=["qpu.aria-1"])
+    monitor = app[MONITOR]
+    caplog.set_level(logging.INFO, logger="ionq_backends.service")
+    async with running(app):
+        await monitor.wait_rounds(1)
+        ionq_emulator.inject("/v0.4/backends/qpu.aria-1", status=503, times=10**6)
+        view = monitor.state.views["qpu.aria-1"]
+        await monitor.wait_for(lambda: view.failed_rounds >= 3)
+        ionq_emulator.clear_faults()
+        await monitor.wait_for(lambda: view.failed_rounds == 0)
+    records = [(r.levelname, r.getMessage()) for r in caplog.records
+               if r.getMessage().startswith("qpu.aria-1: ")]  # fmt: skip
+    assert len(records) == 2  # the same error each round is said once
+    (level, first), recovered = records
+    assert level == "WARNING" and first.startswith("qpu.aria-1: 503 ")
+    assert recovered == ("INFO", "qpu.aria-1: recovered")
 
 
 async def test_the_apps_own_client_uses_the_key_version_and_timeout_given(tmp_path: Path) -> None:
