@@ -102,7 +102,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     ),
     "cli": (
         ["_cli/format.py", "_cli/fleet.py", "_cli/commands.py"],
-        ["test_cli.py", "test_cli_fleet.py"],
+        ["test_cli.py", "test_cli_fleet.py", "test_cli_help.py", "test_argtypes.py"],
     ),
 }
 

@@ -11,6 +11,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import attrs
 import pytest
 
 from ionq_backends import (
@@ -19,11 +20,14 @@ from ionq_backends import (
     CircuitShape,
     ErrorRate,
     FidelityStat,
+    RankedBackend,
+    Timing,
     rank_for_circuit,
 )
 from ionq_backends._cli.fleet import best_rows, characterization_rows, error_cell
 from ionq_backends.emulator import Emulator
 
+from . import factories
 from .factories import CLEAN_ENV
 
 SCRIPT = Path(sys.executable).with_name("ionq-backends")
@@ -168,3 +172,23 @@ def test_rows_handle_missing_everything() -> None:
                              fidelity={"1q": FidelityStat(0.999, None, "mean")})  # fmt: skip
     assert characterization_rows([dated], NOW)[0][:4] == ["2026-11-21 09:00", "3 h", "d",
                                                           "0.100%"]  # fmt: skip
+
+
+def test_every_cell_of_a_ranked_row_and_a_characterization_row() -> None:
+    calibration = attrs.evolve(
+        factories.characterization({"1q": 0.9998, "2q": 0.99, "spam": None},
+                                   connectivity=((0, 1), (1, 2))),
+        timing=Timing(t1=100.0, t2=1.5),
+    )  # fmt: skip
+    row = ["2026-11-21 07:00", "5 h", "c-1", "0.0200%", "1.00%±0.10", "-", "100", "1.5", "2"]
+    assert characterization_rows([calibration], factories.NOW) == [row]
+    ranked = [
+        RankedBackend(factories.backend("qpu.a", qubits=36, average_queue_time=90_000.0),
+                      calibration, 0.912345, timedelta(hours=5), rank=1),
+        RankedBackend(factories.backend("qpu.b", "unavailable", average_queue_time=90_000.0),
+                      None, None, None, excluded="status unavailable"),
+    ]  # fmt: skip
+    assert best_rows(ranked, factories.NOW) == [
+        ["1", "qpu.a", "36", "0.9123", "1m 30s", "5 h ago", ""],
+        ["-", "qpu.b", "-", "-", "-", "-", "status unavailable"],  # it runs no jobs: no queue
+    ]
