@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import re
+import time
 from collections.abc import AsyncIterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -20,8 +21,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from ionq_backends import IonQClient
 from ionq_backends._constants import GONE_AFTER_ROUNDS
 from ionq_backends.emulator import Emulator
-from ionq_backends.service import MONITOR, Monitor, create_app
+from ionq_backends.service import MONITOR, Monitor, _monitor, create_app
 from ionq_backends.service._constants import SSE_RETRY_MS
+from ionq_backends.service._history import SampleRow
+from ionq_backends.service._store import HistoryDB
 
 from .conftest import ionq_tasks
 from .service_support import running
@@ -592,3 +595,39 @@ async def test_the_apps_own_client_uses_the_key_version_and_timeout_given(tmp_pa
             # Stale after 3 intervals plus the timeout: what the stalled alert waits for.
             stale_after = monitor.metrics.registry.get_sample_value("ionq_poll_stale_after_seconds")
             assert stale_after == pytest.approx(3 * 0.05 + 7.5)
+
+
+async def test_the_monitor_prunes_its_history_past_the_retention_and_says_so(
+    ionq_emulator: Emulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="ionq_backends.service")
+    old = int(time.time()) - 10 * 86400
+    monkeypatch.setattr(_monitor, "PRUNE_EVERY", 0.01)
+    said: list[str] = []
+    pruned = asyncio.Event()
+
+    class Tell(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("history: pruned "):
+                said.append(record.getMessage())
+                pruned.set()
+
+    tell = Tell()
+    logging.getLogger("ionq_backends.service").addHandler(tell)
+    try:
+        app = make_app(ionq_emulator, tmp_path, retention="1d")
+        async with running(app):
+            names = {task.get_name() for task in asyncio.all_tasks()}
+            assert {"ionq-serve-poll", "ionq-serve-characterizations",
+                    "ionq-serve-prune"} <= names  # fmt: skip
+            db = HistoryDB(tmp_path / "history.sqlite3")  # a row past the retention, written
+            db.record([SampleRow("qpu.aria-1", old - old % 60, 1, 1, 60.0)], [])  # after start
+            db.close()
+            async with asyncio.timeout(10):
+                await pruned.wait()
+    finally:
+        logging.getLogger("ionq_backends.service").removeHandler(tell)
+    assert said[0] == "history: pruned 1 rows older than the retention"
