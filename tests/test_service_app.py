@@ -631,3 +631,34 @@ async def test_the_monitor_prunes_its_history_past_the_retention_and_says_so(
     finally:
         logging.getLogger("ionq_backends.service").removeHandler(tell)
     assert said[0] == "history: pruned 1 rows older than the retention"
+
+
+async def test_a_characterization_fetch_cut_short_is_not_left_in_flight(
+    ionq_emulator: Emulator, tmp_path: Path
+) -> None:
+    linked = ionq_emulator.fleet["qpu.forte-1"].characterization_id()  # what the monitor asks
+    path = f"/v0.4/backends/qpu.forte-1/characterizations/{linked}"
+    ionq_emulator.inject(path, status=200, delay=60)  # it hangs
+    app = make_app(ionq_emulator, tmp_path, names=["qpu.forte-1"])
+    monitor = app[MONITOR]
+    forte = monitor.state.views["qpu.forte-1"]
+    async with running(app):
+        await monitor.wait_for(lambda: forte.characterization_pending)
+    # Stopped while its fetch hung: not "in flight" for ever, and its error says why.
+    assert not forte.characterization_pending and forte.characterization_error is not None
+    assert forte.characterization_error.message == "the characterization fetch did not finish"
+
+
+async def test_a_characterization_that_fails_is_said_with_its_backend(
+    ionq_emulator: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    linked = ionq_emulator.fleet["qpu.aria-1"].characterization_id()  # what the monitor asks
+    path = f"/v0.4/backends/qpu.aria-1/characterizations/{linked}"
+    ionq_emulator.inject(path, status=500, times=10)
+    app = make_app(ionq_emulator, tmp_path, names=["qpu.aria-1"])
+    monitor = app[MONITOR]
+    aria = monitor.state.views["qpu.aria-1"]
+    async with running(app):
+        await monitor.wait_for(lambda: aria.characterization_error is not None)
+    said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(m.startswith("qpu.aria-1: characterization: 500 ") for m in said), said
