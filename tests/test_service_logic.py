@@ -268,10 +268,19 @@ def test_event_rows_say_what_changed() -> None:
     assert all(r.ts == T0.timestamp() and r.backend == "qpu.aria-1" for r in rows)
 
 
-def test_an_event_row_reads_back_as_json_with_its_time_twice() -> None:
+def test_an_event_row_reads_back_as_json_with_its_time_twice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     old, new = backend(), backend(status=BackendStatus.UNAVAILABLE)
     (row,) = event_rows([BackendChange("qpu.aria-1", old, new, None, ("status",))], T0)
-    assert event_json(row) == {
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # the time is UTC whatever the machine's zone
+    time.tzset()
+    try:
+        read = event_json(row)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert read == {
         "at": "2026-11-21T12:00:00.000Z",
         "ts": T0.timestamp(),
         "backend": "qpu.aria-1",

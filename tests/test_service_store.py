@@ -354,8 +354,9 @@ def test_a_reader_of_a_file_never_migrated_names_both_schemas(tmp_path: Path) ->
 def test_series_start_at_the_step_that_holds_since(tmp_path: Path) -> None:
     db = HistoryDB(tmp_path / "h.sqlite3")
     try:
-        db.record([sample("qpu.a", NOW), sample("qpu.a", NOW + 60)], [])
-        # `since` mid-step: the step it falls in is whole, not cut at `since`.
+        db.record([sample("qpu.a", NOW - 120), sample("qpu.a", NOW), sample("qpu.a", NOW + 60)], [])
+        # `since` mid-step: the step it falls in is whole, not cut at `since`; the one before
+        # it is not asked for.
         rows = db.series(None, NOW + 30, NOW + 120, 120)
     finally:
         db.close()
@@ -411,6 +412,28 @@ async def test_a_backlog_drops_the_round_past_the_limit_not_at_it(
         assert db.counts()["polls"] == 3  # the queued rounds were written, the dropped one not
     finally:
         db.close()
+
+
+async def test_written_rounds_leave_the_backlog_so_it_never_fills_by_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store, "MAX_PENDING_WRITES", 2)
+    reasons: list[str] = []
+    history = History(tmp_path / "h.sqlite3", retention=86400, on_write_error=reasons.append)
+    await history.open()
+    try:
+        for minute in range(5):  # more rounds than the backlog holds, each written in turn
+            history.submit([sample("qpu.a", NOW + 60 * minute)], [])
+            await history.flush()
+    finally:
+        await history.close()
+    assert reasons == []
+
+
+def test_a_file_where_sqlite_refuses_wal_is_named_with_the_mode_it_got() -> None:
+    with pytest.raises(HistoryError) as raised:
+        HistoryDB(":memory:")  # SQLite keeps an in-memory database in "memory" mode
+    assert str(raised.value) == ":memory:: SQLite refused WAL mode (memory)"
 
 
 async def test_a_failed_write_is_counted_by_its_cause_logged_and_never_raised_by_flush(
