@@ -157,16 +157,20 @@ class Hang:
 def ionq_tasks() -> list[asyncio.Task[Any]]:
     """Tasks still running ionq_backends code, other than the caller's: none may outlive a call.
 
-    Told by the file of the task's coroutine, not its repr, which under mutmut names only the
-    trampolined function."""
+    Told by the files of the coroutines a task awaits, outermost to innermost, not by its repr:
+    under mutmut the outermost is mutmut's wrapper, and the repr names only that."""
     package = str(Path(ionq_backends.__file__).parent)
+
+    def ours(coro: Any) -> bool:
+        while coro is not None:
+            code = getattr(coro, "cr_code", None)
+            if code is not None and code.co_filename.startswith(package):
+                return True
+            coro = getattr(coro, "cr_await", None)
+        return False
+
     return [
-        task
-        for task in asyncio.all_tasks()
-        if task is not asyncio.current_task()
-        and getattr(getattr(task.get_coro(), "cr_code", None), "co_filename", "").startswith(
-            package
-        )
+        t for t in asyncio.all_tasks() if t is not asyncio.current_task() and ours(t.get_coro())
     ]
 
 
