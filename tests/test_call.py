@@ -11,15 +11,26 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.client_reqrep import ConnectionKey
+from yarl import URL
 
 from ionq_backends import (
     APIConnectionError,
+    APIStatusError,
     APITimeoutError,
     IonQClient,
     IonQError,
     ResponseValidationError,
 )
-from ionq_backends._call import _cancelling, _forget_frames, _log, as_ionq_error, collect, settle
+from ionq_backends._call import (
+    _cancelling,
+    _forget_frames,
+    _log,
+    as_ionq_error,
+    collect,
+    redirect_target,
+    settle,
+)
+from ionq_backends._constants import MAX_REDIRECTS
 from ionq_backends._transport import Attempt
 from ionq_backends._wire.hooks import Invalid as Unfit
 
@@ -196,3 +207,36 @@ async def test_a_list_asked_with_max_age_comes_from_memory_the_second_time() -> 
             first = await client.list_backends(max_age=60)
             again = await client.list_backends(max_age=60)
     assert (asked, [b.name for b in again]) == (1, ["qpu.a"]) and first == again
+
+
+ROOT = URL("http://127.0.0.1:8000/v0.4")
+HERE = URL("http://127.0.0.1:8000/v0.4/backends/a")
+
+
+@pytest.mark.parametrize(
+    ("location", "hops", "refusal"),
+    [
+        (
+            "http://evil.example/v0.4/x",
+            0,
+            "refused redirect to another origin (http://evil.example)",
+        ),
+        ("http://[::1/x", 0, "refused redirect to a malformed Location"),
+        ("http://user@127.0.0.1:8000/x", 0, "refused redirect to a Location carrying credentials"),
+        ("http://:pw@127.0.0.1:8000/x", 0, "refused redirect to a Location carrying credentials"),
+        ("/v0.4/backends/b", MAX_REDIRECTS, f"more than {MAX_REDIRECTS} redirects"),
+    ],
+)
+def test_a_redirect_that_may_not_be_followed_is_refused_by_its_reason(
+    location: str, hops: int, refusal: str
+) -> None:
+    attempt = Attempt(307, {"Location": location}, b"", 0.0)
+    with pytest.raises(APIStatusError) as raised:
+        redirect_target(ROOT, HERE, location, hops, attempt)
+    assert (raised.value.message, raised.value.status_code) == (refusal, 307)
+
+
+def test_a_redirect_on_the_same_origin_is_followed_up_to_the_limit() -> None:
+    attempt = Attempt(302, {}, b"", 0.0)
+    target = redirect_target(ROOT, HERE, "b?x=1", MAX_REDIRECTS - 1, attempt)
+    assert target == URL("http://127.0.0.1:8000/v0.4/backends/b?x=1")
