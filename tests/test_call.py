@@ -240,3 +240,46 @@ def test_a_redirect_on_the_same_origin_is_followed_up_to_the_limit() -> None:
     attempt = Attempt(302, {}, b"", 0.0)
     target = redirect_target(ROOT, HERE, "b?x=1", MAX_REDIRECTS - 1, attempt)
     assert target == URL("http://127.0.0.1:8000/v0.4/backends/b?x=1")
+
+
+async def test_each_retry_is_one_info_line_naming_the_path_the_wait_and_the_count(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    answers = iter([503, 503, 200])
+
+    async def flaky(request: web.Request) -> web.Response:
+        status = next(answers)
+        body = {"backend": "qpu.x", "status": "available"} if status == 200 else {}
+        return web.json_response(body, status=status)
+
+    async def no_wait(delay: float) -> None:
+        pass
+
+    async with serve({"/v0.4/backends/{name}": flaky}) as base:
+        async with IonQClient(base_url=base, sleep=no_wait, random=lambda: 0.5) as client:
+            with caplog.at_level(logging.INFO, logger="ionq_backends"):
+                assert (await client.get_backend("qpu.x")).name == "qpu.x"
+    retries = [m for m in caplog.messages if m.startswith("retrying ")]
+    assert retries == [
+        "retrying GET /v0.4/backends/qpu.x in 0.50s (retry 1 of 2)",
+        "retrying GET /v0.4/backends/qpu.x in 1.00s (retry 2 of 2)",
+    ]
+
+
+async def test_a_client_closed_while_a_call_waits_to_retry_ends_it_by_name() -> None:
+    async def down(request: web.Request) -> web.Response:
+        return web.json_response({}, status=503)
+
+    async with serve({"/v0.4/backends/{name}": down}) as base:
+        made: list[IonQClient] = []
+
+        async def close_instead(delay: float) -> None:
+            await made[0].close()  # the caller's service shuts down between two attempts
+
+        client = IonQClient(base_url=base, sleep=close_instead, random=lambda: 0.5)
+        made.append(client)
+        with pytest.raises(APIConnectionError) as raised:
+            await client.get_backend("qpu.x")
+        await client.close()
+    assert (raised.value.message, raised.value.path) == (
+        "the client was closed", "/v0.4/backends/qpu.x")  # fmt: skip
