@@ -180,6 +180,14 @@ async def test_history_api_serves_samples_and_events(
     assert status == 200 and set(whole["series"]) == set(ionq_emulator.fleet)
 
 
+async def test_history_api_takes_a_one_letter_backend(
+    served: tuple[str, Monitor, aiohttp.ClientSession],
+) -> None:
+    url, _, http = served
+    status, body = await get_json(http, url + "api/history?backend=x")
+    assert (status, body["backend"], body["series"], body["events"]) == (200, "x", {}, [])
+
+
 _SINCE_READ = "expected a duration back from until (24h, 7d), an ISO-8601 time or Unix seconds"
 
 
@@ -445,6 +453,10 @@ def test_create_app_checks_its_arguments(tmp_path: Path) -> None:
         ({"retention": "90m"}, None),
         ({"names": "qpu.aria-1"}, "names must be an iterable of names, not one string"),
         ({"names": []}, "names must not be empty (pass None to watch the whole fleet)"),
+        (
+            {"allowed_hosts": "monitor.example.com"},
+            "allowed_hosts must be an iterable of host names, not one string",
+        ),
     ],
 )
 def test_create_app_takes_each_argument_up_to_its_limit_and_refuses_past_it(
