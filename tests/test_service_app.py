@@ -274,6 +274,7 @@ async def test_events_stream_the_fleet_on_every_change(
         assert (first[0], first[-1]) == ("event: fleet", f"retry: {SSE_RETRY_MS}")
         data = first[1].removeprefix("data: ")
         assert {b["name"] for b in json.loads(data)["backends"]} == set(ionq_emulator.fleet)
+        assert json.loads(data)["interval"] == monitor.interval  # what the page counts down
         assert monitor.hub.clients == 1
         assert monitor.metrics.registry.get_sample_value("ionq_sse_clients") == 1
         ionq_emulator.set_backend("qpu.aria-1", status="unavailable")
