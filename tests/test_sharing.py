@@ -247,48 +247,47 @@ async def test_a_resent_request_that_fails_gives_the_one_left_its_error_and_ends
         assert ionq_tasks() == []
 
 
-async def test_a_whole_fleet_poll_with_max_age_comes_from_memory_the_second_time() -> None:
-    counts: dict[str, int] = {}
+class CountedFleet:
+    """A list that leaves qpu.aria-2 out (or fails, once told to) and every name's own GET,
+    each counted by what it was asked."""
 
-    async def listing(request: web.Request) -> web.Response:
-        counts["list"] = counts.get("list", 0) + 1
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.list_fails = False
+        self.routes = {"/v0.4/backends": self.listing, "/v0.4/backends/{name}": self.one}
+
+    def _count(self, key: str) -> None:
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    async def listing(self, request: web.Request) -> web.Response:
+        self._count("list")
+        if self.list_fails:
+            return web.json_response({"error": "Bad Gateway", "statusCode": 502}, status=502)
         return web.json_response([backend(str(n)) for n in BackendName if n != "qpu.aria-2"])
 
-    async def one(request: web.Request) -> web.Response:
-        name = request.match_info["name"]
-        counts[name] = counts.get(name, 0) + 1
-        return web.json_response(backend(name))
+    async def one(self, request: web.Request) -> web.Response:
+        self._count(request.match_info["name"])
+        return web.json_response(backend(request.match_info["name"]))
 
-    routes = {"/v0.4/backends": listing, "/v0.4/backends/{name}": one}
-    async with serve(routes) as base, IonQClient(base_url=base) as client:
+
+async def test_a_whole_fleet_poll_with_max_age_comes_from_memory_the_second_time() -> None:
+    fleet = CountedFleet()
+    async with serve(fleet.routes) as base, IonQClient(base_url=base) as client:
         await client.get_backends()  # learns that the list leaves qpu.aria-2 out
-        counts.clear()
+        fleet.counts.clear()
         await client.get_backends(max_age=60)  # the list and the left-out name, once each
-        assert counts == {"list": 1, "qpu.aria-2": 1}
+        assert fleet.counts == {"list": 1, "qpu.aria-2": 1}
         again = await client.get_backends(max_age=60)
-        assert counts == {"list": 1, "qpu.aria-2": 1}  # younger than 60 s: all from memory
+        assert fleet.counts == {"list": 1, "qpu.aria-2": 1}  # younger than 60 s: from memory
     assert sorted(again) == sorted(BackendName) and not again.errors
 
 
 async def test_a_failed_list_asks_each_name_once_counting_those_sent_with_it() -> None:
-    counts: dict[str, int] = {}
-    fail = False
-
-    async def listing(request: web.Request) -> web.Response:
-        if fail:
-            return web.json_response({"error": "Bad Gateway", "statusCode": 502}, status=502)
-        return web.json_response([backend(str(n)) for n in BackendName if n != "qpu.aria-2"])
-
-    async def one(request: web.Request) -> web.Response:
-        name = request.match_info["name"]
-        counts[name] = counts.get(name, 0) + 1
-        return web.json_response(backend(name))
-
-    routes = {"/v0.4/backends": listing, "/v0.4/backends/{name}": one}
-    async with serve(routes) as base, IonQClient(base_url=base, max_retries=0) as client:
+    fleet = CountedFleet()
+    async with serve(fleet.routes) as base, IonQClient(base_url=base, max_retries=0) as client:
         await client.get_backends()
-        counts.clear()
-        fail = True
+        fleet.counts.clear()
+        fleet.list_fails = True
         snapshot = await client.get_backends()  # qpu.aria-2 went with the list: not asked again
-    assert counts == dict.fromkeys(map(str, BackendName), 1)
+    assert fleet.counts == {"list": 1, **dict.fromkeys(map(str, BackendName), 1)}
     assert sorted(snapshot) == sorted(BackendName) and not snapshot.errors

@@ -52,6 +52,16 @@ class Ticker:
         self._go.set()
 
 
+async def until_it_sleeps(stream: Any, ticker: Ticker) -> None:
+    """Ask `stream` for its next item until it sleeps between rounds, then close it."""
+    pending = asyncio.ensure_future(anext(stream))
+    await ticker.asleep.wait()
+    pending.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await pending
+    await stream.aclose()
+
+
 @pytest.fixture
 def ticker() -> Ticker:
     return Ticker()
@@ -179,12 +189,7 @@ async def test_cadence_is_start_to_start_with_jitter(
                           random=lambda: draw) as client:  # fmt: skip
         stream = client.watch(["qpu.aria-1"], interval=60, jitter=0.1)
         await first_round(stream, 1)
-        pending = asyncio.ensure_future(anext(stream))
-        await ticker.asleep.wait()
-        pending.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await pending
-        await stream.aclose()
+        await until_it_sleeps(stream, ticker)
     (delay,) = ticker.delays
     assert low < delay <= high
 
@@ -261,12 +266,7 @@ async def test_a_round_starts_in_utc_and_a_short_interval_is_still_slept(
     async with IonQClient(base_url=ionq_emulator.base_url, sleep=ticker.sleep) as client:
         rounds = client.poll(["qpu.aria-1"], interval=0.5, jitter=0.0)
         first = await anext(rounds)
-        pending = asyncio.ensure_future(anext(rounds))
-        await ticker.asleep.wait()
-        pending.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await pending
-        await rounds.aclose()
+        await until_it_sleeps(rounds, ticker)
     assert first.started_at.tzinfo is UTC
     (delay,) = ticker.delays  # what is left of the interval after the round, however short
     assert 0 < delay <= 0.5
