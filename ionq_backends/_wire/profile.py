@@ -9,9 +9,8 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
-import attrs
 from cattrs.gen import override
 
 from .._errors import NotFoundError, ResponseValidationError
@@ -28,8 +27,7 @@ from .hooks import id_from_url, link_id, mismatch
 __all__ = ["Profile", "Request"]
 
 
-@attrs.frozen(cache_hash=True)  # a key of the caller's flights and answers, looked up often
-class Request:
+class Request(NamedTuple):
     """One GET: `path` below the version root (its segments already quoted) and its query."""
 
     path: str
