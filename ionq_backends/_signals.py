@@ -1,5 +1,6 @@
-"""How a command runs its event loop (uvloop when the `speedups` extra is there), and how a
-long-running one stops: SIGINT (Ctrl-C) or SIGTERM, and the exit status each means."""
+"""How a command runs its event loop (uvloop when the `speedups` extra is there), how a
+long-running one stops (SIGINT (Ctrl-C) or SIGTERM, and the exit status each means), and how a
+task of its own is stopped (`cancel_and_wait`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import signal
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["Stop", "run_loop"]
+__all__ = ["Stop", "cancel_and_wait", "run_loop"]
 
 T = TypeVar("T")
 
@@ -53,3 +54,19 @@ class Stop:
         """Wait for a signal; return the exit status it means."""
         await self._event.wait()
         return self.status
+
+
+async def cancel_and_wait(*tasks: asyncio.Task[Any]) -> None:
+    """Cancel `tasks` and wait until every one has ended; raise the first error one ended with.
+
+    `with suppress(CancelledError): await task` would also swallow a cancel of the caller that
+    lands while it waits (Ctrl-C during a teardown): here only the tasks' own cancels are
+    absorbed, and the caller's propagates.
+    """
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks)
+    for task in tasks:
+        if not task.cancelled() and (error := task.exception()) is not None:
+            raise error

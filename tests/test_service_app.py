@@ -398,6 +398,27 @@ async def test_lifetime_closes_client_and_history_and_leaves_no_task(
     assert ionq_tasks() == []
 
 
+async def test_stop_closes_client_and_history_even_after_a_task_of_its_own_failed(
+    ionq_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The failure is raised, once every task has ended and both are closed: nothing leaks."""
+    monitor = make_app(ionq_emulator, tmp_path)[MONITOR]
+    failed = asyncio.Event()
+
+    async def prune_fails() -> None:
+        failed.set()
+        raise LookupError("pruning broke")
+
+    monkeypatch.setattr(monitor, "_prune", prune_fails)
+    await monitor.start()
+    await failed.wait()
+    with pytest.raises(LookupError, match=r"^pruning broke$"):
+        await monitor.stop()
+    assert monitor.client is not None and monitor.client._transport.closed
+    assert monitor.history._writer is None and monitor.history._reader is None
+    assert ionq_tasks() == []
+
+
 async def test_characterizations_fetched_once_then_on_a_new_id(
     ionq_emulator: Emulator, tmp_path: Path
 ) -> None:

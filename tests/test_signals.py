@@ -1,4 +1,5 @@
-"""`_signals`: the event loop a command runs on, and how SIGINT and SIGTERM stop it."""
+"""`_signals`: the event loop a command runs on, how SIGINT and SIGTERM stop it, and how a
+command stops a task of its own (`cancel_and_wait`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import types
 
 import pytest
 
-from ionq_backends._signals import Stop, run_loop
+from ionq_backends._signals import Stop, cancel_and_wait, run_loop
 
 
 async def _answer() -> int:
@@ -64,3 +65,60 @@ async def test_installing_off_the_main_thread_is_no_error() -> None:
         asyncio.run(install())
 
     await asyncio.to_thread(install_elsewhere)
+
+
+async def _slow_to_end(started: asyncio.Event, ending: asyncio.Event, ended: asyncio.Event) -> None:
+    """A task that, once cancelled, takes until `ended` is set to end (a flush, a close)."""
+    try:
+        started.set()
+        await asyncio.Event().wait()
+    except asyncio.CancelledError:
+        ending.set()
+        await ended.wait()
+        raise
+
+
+async def test_cancel_and_wait_waits_for_every_task_to_end() -> None:
+    started, ending, ended = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    slow = asyncio.create_task(_slow_to_end(started, ending, ended))
+    quick = asyncio.create_task(asyncio.Event().wait())
+    await started.wait()
+    stopping = asyncio.create_task(cancel_and_wait(slow, quick))
+    await ending.wait()
+    assert quick.cancelled() and not slow.done() and not stopping.done()
+    ended.set()
+    await stopping  # no error: both ended by their own cancels
+    assert slow.cancelled()
+
+
+async def test_cancel_and_wait_never_swallows_the_callers_own_cancel() -> None:
+    """A cancel of the caller landing while it waits (Ctrl-C during a teardown) goes on up;
+    `with suppress(CancelledError): await task` would end the caller as if nothing happened."""
+    started, ending, ended = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    slow = asyncio.create_task(_slow_to_end(started, ending, ended))
+    await started.wait()
+    stopping = asyncio.create_task(cancel_and_wait(slow))
+    await ending.wait()  # the caller is waiting for the task's end
+    stopping.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stopping
+    assert stopping.cancelled()
+    ended.set()
+    with pytest.raises(asyncio.CancelledError):
+        await slow
+
+
+async def test_cancel_and_wait_raises_what_a_task_had_failed_with_after_all_ended() -> None:
+    async def fails() -> None:
+        raise LookupError("the task's own failure")
+
+    failed = asyncio.create_task(fails())
+    running = asyncio.create_task(asyncio.Event().wait())
+    await asyncio.wait([failed])
+    with pytest.raises(LookupError, match=r"^the task's own failure$"):
+        await cancel_and_wait(failed, running)
+    assert running.cancelled()
+
+
+async def test_cancel_and_wait_of_no_task_returns_at_once() -> None:
+    await cancel_and_wait()

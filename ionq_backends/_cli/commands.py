@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import sys
@@ -20,7 +19,7 @@ from .._constants import MAX_PAGE_SIZE
 from .._errors import IonQError
 from .._json import to_json
 from .._models import Backend, Characterization
-from .._signals import Stop
+from .._signals import Stop, cancel_and_wait
 from . import fleet
 from .format import (
     BACKEND_HEADERS,
@@ -141,9 +140,7 @@ class _Progress:
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
             draw()  # the final count, however fast it came
             print("\r\x1b[K", end="", file=sys.stderr, flush=True)
 

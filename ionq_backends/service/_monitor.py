@@ -8,7 +8,6 @@ samples, the failed-fetch counter, the round duration and /healthz all come from
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from .._errors import IonQError
 from .._humanize import printable
 from .._logging import package_logger
 from .._models import Characterization, PollRound
+from .._signals import cancel_and_wait
 from ._constants import LOGGER_NAME, PRUNE_EVERY
 from ._history import event_rows, sample_rows
 from ._metrics import Metrics
@@ -94,17 +94,15 @@ class Monitor:
     async def stop(self) -> None:
         """Stop polling, then close the client and the history (queued writes finish first)."""
         self.hub.close()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+        tasks, self._tasks = self._tasks, []
         try:
-            if self.client is not None:
-                await self.client.close()
+            await cancel_and_wait(*tasks)  # a task that had failed raises here, after the close
         finally:
-            await self.history.close()
+            try:
+                if self.client is not None:
+                    await self.client.close()
+            finally:
+                await self.history.close()
 
     async def wait_for(self, predicate: Callable[[], bool]) -> None:
         """Return once `predicate()` holds, checked after every update (tests and embedders)."""

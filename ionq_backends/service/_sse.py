@@ -7,10 +7,11 @@ newest payload, so a hundred pages cost a hundred small coroutines and no growin
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from aiohttp import web
 from aiohttp_sse import EventSourceResponse
+
+from .._signals import cancel_and_wait
 
 __all__ = ["Broadcaster", "stream"]
 
@@ -68,9 +69,7 @@ async def stream(
         await response.wait()
     finally:
         hub.clients -= 1
-        pump.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pump
+        await cancel_and_wait(pump)
     return response
 
 
