@@ -108,13 +108,16 @@ class Caller:
     ) -> tuple[T, Reply]:
         """GET `request` and `parse` its JSON; only an `IonQError` (or a cancel) leaves it."""
         reply = await self.reply(request, max_age)
-        return self.parse(reply, parse), reply
+        return self.parse(request, reply, parse), reply
 
-    def parse(self, reply: Reply, parse: Callable[[Any], T]) -> T:
-        """`parse(reply.data)`; whatever it raises about the body names the request."""
+    def parse(self, request: Request, reply: Reply, parse: Callable[[Any], T]) -> T:
+        """`parse(reply.data)`; whatever it raises about the body names the request, and the
+        answer is no longer kept (an error never comes from memory)."""
         try:
             return parse(reply.data)
         except Exception as exc:
+            if self._answers.get(request) is reply:
+                del self._answers[request]
             error = self._placed(exc, reply.path, reply.request_id, parsing=True)
             raise error from error.__cause__
 
@@ -131,59 +134,89 @@ class Caller:
             return _recorded(kept)
         flight = self._flights.get(request)
         if flight is not None:  # the same GET is in flight: wait for its outcome
-            return _recorded(await flight.join())
+            return _recorded(await self._join(request, flight))
         flight = self._flights[request] = _Flight()
         try:
             reply = await self._send(request)
         except asyncio.CancelledError:
-            if flight.waiters:  # others wait for it: the request goes on for them alone
-                flight.task = asyncio.create_task(self._resend(request, flight, max_age))
+            if flight.waiting():  # others wait for it: the request goes on for them alone
+                self._hand_over(request, flight, max_age)
             else:
-                self._land(request, flight, None, max_age)
+                self._land(request, flight, max_age)
             raise
-        except Exception as error:
-            self._land(request, flight, error, max_age)
+        except BaseException as error:
+            self._land(request, flight, max_age, error)
             raise
-        self._land(request, flight, reply, max_age)
+        self._land(request, flight, max_age, reply)
         return _recorded(reply)
+
+    async def _join(self, request: Request, flight: _Flight) -> Reply:
+        """Wait for the outcome of the flight of `request`, sent by another caller."""
+        waiter = asyncio.get_running_loop().create_future()
+        flight.waiters.append(waiter)
+        try:
+            reply: Reply = await waiter
+        except asyncio.CancelledError:
+            flight.waiters.remove(waiter)
+            if not waiter.cancelled() and waiter.done():
+                waiter.exception()  # it came as this caller left: nobody else will read it
+            task = flight.task
+            if task is not None and not flight.waiting():  # the last one left: the request ends
+                self._abandon(request, flight)
+                task.cancel()
+                await asyncio.wait([task])  # the request ends before its last caller does
+            raise
+        return reply
 
     def kept(self, request: Request, max_age: float) -> Reply | None:
         """The answer kept for `request`, if one is no older than `max_age` seconds."""
         kept = self._answers.get(request)
         return kept if kept is not None and monotonic() - kept.received <= max_age else None
 
-    async def _resend(self, request: Request, flight: _Flight, max_age: float | None) -> None:
-        """The request of a flight whose sender was cancelled, for the callers still waiting."""
-        try:
-            outcome: Reply | Exception | None = await self._send(request)
-        except asyncio.CancelledError:  # they all left
-            outcome = None
-        except Exception as error:
-            outcome = error
-        self._land(request, flight, outcome, max_age)
+    def _hand_over(self, request: Request, flight: _Flight, max_age: float | None) -> None:
+        """Send `request` again in a task of its own, for the callers of `flight` still waiting.
+
+        A callback, not the task's own code, ends the flight: it runs even if the task is
+        cancelled before it ever starts. (Here, not in `reply`: a closure there would turn its
+        locals into cells on every call.)
+        """
+        flight.task = asyncio.create_task(self._send(request))
+        flight.task.add_done_callback(lambda _: self._land(request, flight, max_age))
+
+    def _abandon(self, request: Request, flight: _Flight) -> None:
+        """Take `flight` out of the GETs in flight: a caller from now on sends its own."""
+        if self._flights.get(request) is flight:
+            del self._flights[request]
 
     def _land(
         self,
         request: Request,
         flight: _Flight,
-        outcome: Reply | Exception | None,
         max_age: float | None,
+        outcome: Reply | BaseException | None = None,
     ) -> None:
-        """End a flight: each waiter gets its outcome (`None`: cancelled). An answer is kept
-        when the call had a `max_age`: with none (the default) nothing is kept, nor paid for."""
+        """End a flight: each caller still waiting gets its outcome. A re-sent flight's outcome
+        is its task's. An answer is kept when the call had a `max_age`, or replaces one kept
+        before; with neither (the default) nothing is kept, nor paid for."""
         if self._flights.get(request) is flight:
             del self._flights[request]
-        if isinstance(outcome, Reply) and max_age is not None:
-            self._answers.pop(request, None)  # the newest last: the oldest is evicted first
-            self._answers[request] = outcome
-            if len(self._answers) > MAX_REMEMBERED:
-                del self._answers[next(iter(self._answers))]
+        task = flight.task
+        if task is not None:
+            outcome = None if task.cancelled() else (task.exception() or task.result())
+        if isinstance(outcome, Reply):
+            if max_age is not None or (self._answers and request in self._answers):
+                self._answers.pop(request, None)  # the newest last: the oldest is evicted first
+                self._answers[request] = outcome
+                if len(self._answers) > MAX_REMEMBERED:
+                    del self._answers[next(iter(self._answers))]
+        elif not isinstance(outcome, Exception):  # cancelled, or the process is ending
+            path = "/" + self.transport.url(request.path).path.lstrip("/")
+            cancelled = APIConnectionError("the request was cancelled before it was answered")
+            outcome = self._placed(cancelled, path, None)
         for waiter in flight.waiters:
             if waiter.done():
                 continue
-            if outcome is None:
-                waiter.cancel()
-            elif isinstance(outcome, Reply):
+            if isinstance(outcome, Reply):
                 waiter.set_result(outcome)
             else:  # each its own copy: a traceback each
                 own = outcome.with_context(method=None, path=None) if isinstance(
@@ -265,28 +298,20 @@ class _Flight:
     The sender awaits the request itself: a task per request would cost 33k instructions (6%)
     on every call for what only a cancelled sender with others waiting needs. When that
     happens, the request is sent again in a task of its own for the others: they get the
-    answer or the error, never the sender's cancel.
+    answer or the error, never the sender's cancel. When the last of them leaves too, the
+    flight is taken out of the GETs in flight before its task is cancelled, so that nobody
+    joins a flight that will not answer.
     """
 
     __slots__ = ("task", "waiters")
 
     def __init__(self) -> None:
-        self.task: asyncio.Task[None] | None = None  # the resend, once the sender was cancelled
+        self.task: asyncio.Task[Reply] | None = None  # the resend, once the sender was cancelled
         self.waiters: list[asyncio.Future[Reply]] = []
 
-    async def join(self) -> Reply:
-        waiter = asyncio.get_running_loop().create_future()
-        self.waiters.append(waiter)
-        try:
-            reply: Reply = await waiter
-        except asyncio.CancelledError:
-            self.waiters.remove(waiter)
-            task = self.task
-            if not self.waiters and task is not None and not task.done():  # the last one left
-                task.cancel()
-                await asyncio.wait([task])  # the request ends before its last caller does
-            raise
-        return reply
+    def waiting(self) -> bool:
+        """Whether a caller still waits (a cancelled one may not have left the list yet)."""
+        return any(not waiter.done() for waiter in self.waiters)
 
 
 def _recorded(reply: Reply) -> Reply:

@@ -177,7 +177,9 @@ class IonQClient:
         """One backend by name (v0.3 has no single-backend path: it is picked from the list)."""
         quoted = segment(_params.backend_name(name), "backend name")  # a bad one: ValueError
         request = self._profile.backend(quoted, verbose=self._verbose)
-        return self._pick(await self._caller.reply(request, _params.max_age(max_age)), name)
+        return self._pick(
+            request, await self._caller.reply(request, _params.max_age(max_age)), name
+        )
 
     async def get_backends(
         self, names: Iterable[str] | None = None, *, max_age: float | None = None
@@ -222,10 +224,12 @@ class IonQClient:
 
         def backend(name: str) -> Backend:
             request, listed = plan[name]
-            outcome = request if isinstance(request, IonQError) else done[request]
+            if isinstance(request, IonQError):  # the name could not even be asked
+                raise request
+            outcome = done[request]
             if isinstance(outcome, IonQError):
                 raise outcome
-            return self._pick(outcome, name, listed=listed)
+            return self._pick(request, outcome, name, listed=listed)
 
         backends, errors = collect(plan, backend)
         return BackendsSnapshot(backends, errors, fetched_at=datetime.now(UTC))
@@ -284,7 +288,7 @@ class IonQClient:
                 return None
             raise
         return self._caller.parse(
-            reply, lambda data: self._profile.latest_from(data, self._converter)
+            request, reply, lambda data: self._profile.latest_from(data, self._converter)
         )
 
     async def latest_characterizations(
@@ -338,9 +342,9 @@ class IonQClient:
     def _asked_for(self, names: Iterable[str]) -> Plan:  # each name's request, or its error
         return asked(self._profile, names, verbose=self._verbose)
 
-    def _pick(self, reply: Reply, name: str, *, listed: bool = False) -> Backend:
+    def _pick(self, request: Request, reply: Reply, name: str, *, listed: bool = False) -> Backend:
         if not listed and self._profile.answers_with_the_backend:  # the usual poll: no search
-            backend = self._caller.parse(reply, self._backend_hook)
+            backend = self._caller.parse(request, reply, self._backend_hook)
         else:
             select = self._profile.select_listed if listed else self._profile.select_backend
 
@@ -348,5 +352,5 @@ class IonQClient:
                 where, item = select(data, name)
                 return self._backend(item, where)
 
-            backend = self._caller.parse(reply, pick)
+            backend = self._caller.parse(request, reply, pick)
         return unknown_access(backend) if reply.anonymous else backend

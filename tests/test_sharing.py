@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from ionq_backends import BackendName, IonQClient, NotFoundError, _call
+from ionq_backends import (
+    Backend,
+    BackendName,
+    IonQClient,
+    NotFoundError,
+    ResponseValidationError,
+    _call,
+)
 
 from .conftest import ionq_tasks, serve
 
@@ -245,6 +252,86 @@ async def test_a_resent_request_that_fails_gives_the_one_left_its_error_and_ends
             await client.get_backend("qpu.gone")  # the flight has ended: a request of its own
         assert gate.count == 3
         assert ionq_tasks() == []
+
+
+async def test_a_sender_and_its_joiner_cancelled_together_leave_no_flight_behind() -> None:
+    """Cancelled in one loop turn (a gather under a deadline), the sender sees a joiner that is
+    leaving too: no request is left in flight for later calls to join and wait on forever."""
+    gate = Gate()
+    async with serve({ONE: gate.handle}) as base, IonQClient(base_url=base) as client:
+        calls = [asyncio.create_task(client.get_backend("qpu.forte-1")) for _ in range(2)]
+        await gate.arrived.wait()
+        for call in calls:
+            call.cancel()
+        for call in calls:
+            with pytest.raises(asyncio.CancelledError):
+                await call
+        gate.open.set()
+        async with asyncio.timeout(10):  # a flight left behind would make this wait forever
+            found = await client.get_backend("qpu.forte-1")
+        assert found.name == "qpu.forte-1"
+        assert ionq_tasks() == []
+
+
+async def test_a_caller_arriving_as_the_last_waiter_leaves_gets_its_own_answer() -> None:
+    """The flight the last waiter abandons is out of reach before its request is cancelled:
+    a caller arriving in that moment sends its own request, and is never handed that cancel."""
+    gate = Gate()
+    async with serve({ONE: gate.handle}) as base, IonQClient(base_url=base) as client:
+        sender, joiner = [asyncio.create_task(client.get_backend("qpu.forte-1")) for _ in range(2)]
+        await gate.arrived.wait()
+        gate.arrived.clear()
+        sender.cancel()  # the joiner waits on: the request is sent again for it
+        with pytest.raises(asyncio.CancelledError):
+            await sender
+        await gate.arrived.wait()
+        joiner.cancel()  # the last waiter leaves ...
+        late = asyncio.create_task(client.get_backend("qpu.forte-1"))  # ... as this one comes
+        with pytest.raises(asyncio.CancelledError):
+            await joiner
+        gate.open.set()
+        assert (await late).name == "qpu.forte-1"
+        assert late.cancelling() == 0
+        assert gate.count == 3
+        assert ionq_tasks() == []
+
+
+async def test_an_answer_without_max_age_replaces_the_one_kept() -> None:
+    """A kept answer is never older than one the client has already handed out."""
+    statuses = iter(["available", "unavailable", "available"])
+
+    async def handle(request: web.Request) -> web.Response:
+        return web.json_response({**backend("qpu.forte-1"), "status": next(statuses)})
+
+    async with serve({ONE: handle}) as base, IonQClient(base_url=base) as client:
+        assert (await client.get_backend("qpu.forte-1", max_age=60)).status == "available"
+        assert (await client.get_backend("qpu.forte-1")).status == "unavailable"
+        assert (await client.get_backend("qpu.forte-1", max_age=60)).status == "unavailable"
+
+
+@pytest.mark.parametrize("listed", [False, True])  # its own answer, or an item of the list
+async def test_max_age_never_keeps_an_answer_that_could_not_be_read(listed: bool) -> None:
+    """An unreadable body is an error: the next call asks again and gets the mended one."""
+    asked = 0
+
+    async def handle(request: web.Request) -> web.Response:
+        nonlocal asked
+        asked += 1
+        item: Any = "no backend" if asked == 1 else backend("qpu.forte-1")
+        return web.json_response([item] if listed else item)
+
+    async def read(client: IonQClient) -> Backend:
+        if listed:
+            return (await client.list_backends())[0]
+        return await client.get_backend("qpu.forte-1")
+
+    routes = {"/v0.4/backends" if listed else ONE: handle}
+    async with serve(routes) as base, IonQClient(base_url=base, max_age=60) as client:
+        with pytest.raises(ResponseValidationError, match="expected backend object"):
+            await read(client)
+        assert (await read(client)).qubits == 36  # asked again, not the failure from memory
+        assert (await read(client)).qubits == 36  # a readable answer is kept
+    assert asked == 2
 
 
 class CountedFleet:
