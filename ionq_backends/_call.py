@@ -108,15 +108,16 @@ class Caller:
     ) -> tuple[T, Reply]:
         """GET `request` and `parse` its JSON; only an `IonQError` (or a cancel) leaves it."""
         reply = await self.reply(request, max_age)
-        return self.parse(request, reply, parse), reply
+        return self.parse(reply, parse, request), reply
 
-    def parse(self, request: Request, reply: Reply, parse: Callable[[Any], T]) -> T:
-        """`parse(reply.data)`; whatever it raises about the body names the request, and the
-        answer is no longer kept (an error never comes from memory)."""
+    def parse(self, reply: Reply, parse: Callable[[Any], T], request: Request | None = None) -> T:
+        """`parse(reply.data)`; whatever it raises about the body names the request. Given the
+        `request` it answers (`parse` reads the whole answer), a failure also drops the answer
+        kept for it: an answer that could not be read never comes from memory."""
         try:
             return parse(reply.data)
         except Exception as exc:
-            if self._answers.get(request) is reply:
+            if request is not None and self._answers.get(request) is reply:
                 del self._answers[request]
             error = self._placed(exc, reply.path, reply.request_id, parsing=True)
             raise error from error.__cause__

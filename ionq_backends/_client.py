@@ -288,7 +288,7 @@ class IonQClient:
                 return None
             raise
         return self._caller.parse(
-            request, reply, lambda data: self._profile.latest_from(data, self._converter)
+            reply, lambda data: self._profile.latest_from(data, self._converter), request
         )
 
     async def latest_characterizations(
@@ -344,7 +344,7 @@ class IonQClient:
 
     def _pick(self, request: Request, reply: Reply, name: str, *, listed: bool = False) -> Backend:
         if not listed and self._profile.answers_with_the_backend:  # the usual poll: no search
-            backend = self._caller.parse(request, reply, self._backend_hook)
+            backend = self._caller.parse(reply, self._backend_hook, request)
         else:
             select = self._profile.select_listed if listed else self._profile.select_backend
 
@@ -352,5 +352,6 @@ class IonQClient:
                 where, item = select(data, name)
                 return self._backend(item, where)
 
-            backend = self._caller.parse(request, reply, pick)
+            # An item of a list that cannot be read is that name's error alone: the list stays.
+            backend = self._caller.parse(reply, pick)
         return unknown_access(backend) if reply.anonymous else backend

@@ -5,6 +5,7 @@ it does not poll, and no upstream request beyond its own rounds."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,11 @@ from aiohttp import web
 
 from ionq_backends import IonQClient, NotFoundError
 from ionq_backends.emulator import Emulator
+from ionq_backends.emulator._fleet import default_fleet
+from ionq_backends.emulator._versions import RENDERINGS
 from ionq_backends.service import MONITOR, _ionq_api, create_app
 
+from .conftest import serve as serve_routes
 from .service_support import running
 from .test_conformance import V3, response_schema, v4_schemas
 
@@ -265,3 +269,115 @@ async def test_an_upstream_failure_is_the_gateways_error_in_ionqs_shape(
         status, error, status, retry_after)  # fmt: skip
     assert body["message"].startswith("upstream: ") and "/characterizations" in body["message"]
     assert body.keys() == {"error", "message", "statusCode"}
+
+
+class Upstream:
+    """An upstream API with a bad day: an `Age` on every answer, one backend its client cannot
+    read (`qpu.aria-1`, in the list and by name), and characterizations answered 503 with a
+    Retry-After past any clock. Every request is counted by path."""
+
+    BAD = "qpu.aria-1"
+
+    def __init__(self, age: str = "100") -> None:
+        self.age = age
+        self.counts: dict[str, int] = {}
+        fleet = default_fleet()
+        self.items = {
+            name: RENDERINGS["v0.4"].backend(fleet[name], verbose=False, has_key=False)
+            for name in ("qpu.forte-1", self.BAD)
+        }
+        self.items[self.BAD] = {**self.items[self.BAD], "status": {"oops": 1}}
+        self.list_body: Any = list(self.items.values())
+        self.routes = {
+            "/v0.4/backends": self.listing,
+            "/v0.4/backends/{name}": self.one,
+            "/v0.4/backends/{name}/characterizations": self.page,
+        }
+
+    def _counted(self, request: web.Request) -> None:
+        self.counts[request.path] = self.counts.get(request.path, 0) + 1
+
+    async def listing(self, request: web.Request) -> web.Response:
+        self._counted(request)
+        return web.json_response(self.list_body, headers={"Age": self.age})
+
+    async def one(self, request: web.Request) -> web.Response:
+        self._counted(request)
+        item = self.items.get(request.match_info["name"])
+        if item is None:
+            body = {"error": "Not Found", "message": "no such backend", "statusCode": 404}
+            return web.json_response(body, status=404)
+        return web.json_response(item, headers={"Age": self.age})
+
+    async def page(self, request: web.Request) -> web.Response:
+        self._counted(request)
+        body = {"error": "Service Unavailable", "message": "busy", "statusCode": 503}
+        return web.json_response(body, status=503, headers={"Retry-After": "9" * 400})
+
+
+@asynccontextmanager
+async def monitoring(upstream: Upstream, tmp_path: Path) -> AsyncIterator[str]:
+    """The monitor, one round done, polling `upstream` (no retries: each read is one request)."""
+
+    def client() -> IonQClient:
+        return IonQClient(base_url=base, max_retries=0)
+
+    async with serve_routes(upstream.routes) as base:
+        app = create_app(client_factory=client, db_path=tmp_path / "h.sqlite3", interval=HOUR)
+        async with running(app) as url:
+            await app[MONITOR].wait_rounds(1)
+            yield url
+
+
+async def test_age_counts_from_when_the_upstream_made_the_answer(tmp_path: Path) -> None:
+    """The upstream's own `Age` is added to the monitor's keeping (RFC 9111 4.2.3); an
+    unreadable or absurd one reads as 0 or as 2**31."""
+    for said, least, most in (("100", 100, 160), ("1" * 30, 2**31, 2**31 + 60), ("-5", 0, 60)):
+        async with monitoring(Upstream(age=said), tmp_path) as url:
+            for path in ("v0.4/backends", "v0.4/backends/qpu.forte-1"):
+                status, _, headers = await get(url + path)
+                assert status == 200
+                assert least <= int(headers["Age"]) < most, (said, path)
+
+
+async def test_a_backend_the_monitor_cannot_read_is_left_out_and_its_read_is_a_502(
+    tmp_path: Path,
+) -> None:
+    upstream = Upstream()
+    schemas = v4_schemas()
+    async with monitoring(upstream, tmp_path) as url:
+        status, fleet, _ = await get(url + "v0.4/backends")
+        assert status == 200
+        jsonschema.validate(fleet, schemas["backends"])
+        assert [b["backend"] for b in fleet] == ["qpu.forte-1"]  # the readable one alone
+        asked = upstream.counts.get("/v0.4/backends/qpu.aria-1", 0)
+        for _ in range(3):
+            status, body, _ = await get(url + "v0.4/backends/qpu.aria-1")
+            assert (status, body["statusCode"]) == (502, 502)
+            assert body["message"].startswith("upstream: invalid response: $.status")
+        # Asked upstream once, then answered as failed for the round: no more requests.
+        assert upstream.counts["/v0.4/backends/qpu.aria-1"] == asked + 1
+        status, one, _ = await get(url + "v0.4/backends/qpu.forte-1")
+        assert status == 200 and one == fleet[0]
+
+
+async def test_an_answer_the_monitor_cannot_read_at_all_is_a_502_never_a_200(
+    tmp_path: Path,
+) -> None:
+    upstream = Upstream()
+    upstream.list_body = {"message": "maintenance"}  # a 200 that is no list
+    async with monitoring(upstream, tmp_path) as url:
+        for _ in range(2):
+            status, body, _ = await get(url + "v0.4/backends")
+            assert (status, body["error"]) == (502, "Bad Gateway")
+            assert body["message"].startswith("upstream: invalid response")
+            assert body.keys() == {"error", "message", "statusCode"}
+
+
+async def test_an_upstream_retry_after_past_any_clock_is_passed_on_as_a_round(
+    tmp_path: Path,
+) -> None:
+    async with monitoring(Upstream(), tmp_path) as url:
+        status, body, headers = await get(url + "v0.4/backends/qpu.forte-1/characterizations")
+    assert (status, body["statusCode"]) == (502, 502)
+    assert headers["Retry-After"] == str(int(HOUR))  # the monitor asks again within a round
