@@ -138,6 +138,8 @@ async def test_a_name_it_does_not_poll_is_ionqs_404(
         "v0.3/backends",  # another version than the one it polls
         "v0.4/backends/qpu.forte-1/characterizations/0b2f",  # by id: needs a key
         "v0.4/jobs",
+        "v0.4",  # the version root itself
+        "v0.4/",
     ],
 )
 async def test_what_it_does_not_answer_is_ionqs_404_saying_what_it_does(

@@ -171,6 +171,7 @@ def add_routes(app: web.Application, api: IonQApi) -> None:
     app.router.add_get(f"{version}/backends", api.backends)
     app.router.add_get(f"{version}/backends/{{name}}", api.backend)
     app.router.add_get(f"{version}/backends/{{name}}/characterizations", api.characterizations)
+    app.router.add_get(version, api.refuse)
     app.router.add_get(f"{version}/{{path:.*}}", api.refuse)
 
 
