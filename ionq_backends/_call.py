@@ -211,7 +211,7 @@ class Caller:
                 if len(self._answers) > MAX_REMEMBERED:
                     del self._answers[next(iter(self._answers))]
         elif not isinstance(outcome, Exception):  # cancelled, or the process is ending
-            path = "/" + self.transport.url(request.path).path.lstrip("/")
+            path = self.transport.path(request.path)
             cancelled = APIConnectionError("the request was cancelled before it was answered")
             outcome = self._placed(cancelled, path, None)
         for waiter in flight.waiters:
@@ -228,7 +228,7 @@ class Caller:
         """The one request of a flight: attempts until 2xx or the error it ended with."""
         transport = self.transport
         url = transport.url(request.path, request.params)
-        path = "/" + url.path.lstrip("/")
+        path = transport.path(request.path)
         keyless = request.public and self.key_rejected
         retry = redirects = 0
         began = monotonic()

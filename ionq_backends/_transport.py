@@ -73,6 +73,7 @@ class Transport:
     ) -> None:
         self.root = root
         self._prefix = f"{root}/"  # `root` is a version under the base URL: no slash ends it
+        self._path_prefix = f"{root.raw_path.rstrip('/')}/"
         self._semaphore = asyncio.Semaphore(max_concurrency)
         self._max_concurrency = max_concurrency
         self._borrowed = session
@@ -137,6 +138,10 @@ class Transport:
         """The URL of `path` (its segments already quoted) below the version root."""
         url = URL(self._prefix + path, encoded=True)
         return url.with_query(params) if params else url
+
+    def path(self, path: str) -> str:
+        """The path errors and logs name for `path`: as sent, its segments still quoted."""
+        return self._path_prefix + path
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._parent is not None:

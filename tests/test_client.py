@@ -267,6 +267,17 @@ async def test_names_are_quoted_as_one_segment(mocked: aioresponses, client: Ion
     assert (await client.get_backend("a/b?c")).name == "a/b?c"
 
 
+async def test_an_error_names_the_path_as_sent_its_segments_still_quoted(
+    mocked: aioresponses, client: IonQClient
+) -> None:
+    """`a/b` is one segment: decoded, the path would read as two."""
+    mocked.get(f"{V4}/backends/a%2Fb", status=404, payload={"message": "no such backend"})
+    with pytest.raises(NotFoundError) as caught:
+        await client.get_backend("a/b")
+    assert caught.value.path == "/v0.4/backends/a%2Fb"
+    assert "(GET /v0.4/backends/a%2Fb" in str(caught.value)
+
+
 async def test_one_string_is_not_a_list_of_names(client: IonQClient) -> None:
     with pytest.raises(TypeError, match="iterable of names"):
         await client.get_backends("qpu.aria-1")
