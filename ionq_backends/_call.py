@@ -27,6 +27,7 @@ from ._errors import APIConnectionError, APIStatusError, APITimeoutError, IonQEr
 from ._errors import ResponseValidationError as Invalid
 from ._logging import logger
 from ._retry import RetryPolicy
+from ._scrub import Scrubber
 from ._transport import Attempt, Transport
 from ._urls import same_origin
 from ._wire import Request, decipher_response
@@ -254,6 +255,9 @@ class Caller:
                 return Reply(data, path, attempt.headers.get("x-request-id"), attempt.status,
                              attempt.headers, retry + 1, now - began, now, keyless)  # fmt: skip
             status = attempt.status if attempt else None
+            _log(path, attempt or failure, retry)
+            # What the server sent stays in no frame an error reporter reads: it may echo the key.
+            attempt = location = None
             if transport.closed:
                 raise self._placed(APIConnectionError("the client was closed"), path, None)
             if status == 401 and request.public and transport.has_key and not keyless:
@@ -266,7 +270,6 @@ class Caller:
                 retry_after=getattr(failure, "retry_after", None),
                 random=self._random,
             )
-            _log(path, attempt or failure, retry)
             # A body that came whole and is wrong comes the same again: never retried.
             if not decision.retry or isinstance(failure, Invalid):
                 raise failure
@@ -289,7 +292,7 @@ class Caller:
     ) -> IonQError:
         error = as_ionq_error(exc, timeout=self.transport.timeout.total, parsing=parsing)
         placed = error.with_context(method="GET", path=path, request_id=request_id)
-        _forget_frames(exc)
+        _forget_frames(exc, self.transport.scrubber)
         return self.transport.scrubber.error(placed)
 
 
@@ -322,11 +325,12 @@ def _recorded(reply: Reply) -> Reply:
     return reply
 
 
-def _forget_frames(exc: BaseException) -> None:
-    """Drop the frames of `exc` and of every error chained to it, keeping types and messages:
+def _forget_frames(exc: BaseException, scrubber: Scrubber | None = None) -> None:
+    """Drop the frames of `exc` and of every error chained to it, keeping types and messages
+    (scrubbed of the key, with a `scrubber`: a server may echo it into what aiohttp says):
     below the call loop they hold the request's headers, the key among them, and error
-    reporters (Sentry, by default) read every frame's locals. The error raised in their place
-    gets its frames from the call loop up."""
+    reporters (Sentry, by default) read every frame's locals and print every chained message.
+    The error raised in their place gets its frames from the call loop up."""
     seen: set[int] = set()
     stack: list[BaseException | None] = [exc]
     while stack:
@@ -335,6 +339,8 @@ def _forget_frames(exc: BaseException) -> None:
             continue
         seen.add(id(error))
         error.__traceback__ = None
+        if scrubber is not None:
+            scrubber.chained(error)
         stack += [error.__cause__, error.__context__]
 
 

@@ -41,6 +41,16 @@ class Scrubber:
             return type(value)(self.value(v) for v in value)
         return value
 
+    def chained(self, error: BaseException) -> None:
+        """Scrub, in place, the text of an error chained to ours (aiohttp's, the parsers'): its
+        string arguments and attributes. Other values stay: their types are not ours to rebuild."""
+        if not self._secrets:
+            return
+        error.args = tuple(self.text(a) if isinstance(a, str) else a for a in error.args)
+        for name, value in vars(error).items():
+            if isinstance(value, str):
+                setattr(error, name, self.text(value))
+
     def error(self, error: E) -> E:
         """`error` with every text attribute scrubbed, in place; the same error is returned."""
         if not self._secrets:

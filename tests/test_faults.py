@@ -6,8 +6,10 @@ Sleeps between retries are injected (`fake_sleep`), so the matrix runs in well u
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import socket
+import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -490,6 +492,42 @@ def _holders(exc: BaseException, secret: str) -> list[str]:
                     found.append(f"{frame.f_code.co_qualname}: {name}")
             tb = tb.tb_next
     return found
+
+
+async def test_a_key_the_server_echoes_is_in_no_frame_nor_any_chained_message() -> None:
+    """A server may echo the key: into an error body, a refused `Location`, or a malformed
+    header aiohttp quotes in its own message. None of it stays in the call loop's frames or in
+    an error chained to the one raised, as a traceback prints them all."""
+
+    async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+        path = head.split(" ", 2)[1]
+        if path.endswith("aria-1"):  # the key in an error body
+            body = json.dumps({"message": f"key {SECRET} forbidden"}).encode()
+            writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: %d\r\n\r\n%s" % (len(body), body))  # fmt: skip
+        elif path.endswith("aria-2"):  # the key in a Location to another origin
+            writer.write(b"HTTP/1.1 302 Found\r\nLocation: http://evil.example/?k=%s\r\n"
+                         b"Content-Length: 0\r\n\r\n" % SECRET.encode())  # fmt: skip
+        else:  # the key in a header line aiohttp cannot parse, and quotes
+            writer.write(b"HTTP/1.1 200 OK\r\nX Echo%s: 1\r\nContent-Length: 2\r\n\r\n{}"
+                         % SECRET.encode())  # fmt: skip
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(echo, "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    try:
+        async with IonQClient(SECRET, base_url=base, max_retries=0) as client:
+            for name in ("qpu.aria-1", "qpu.aria-2", "qpu.forte-1"):
+                with pytest.raises(IonQError) as caught:
+                    await client.get_backend(name)
+                printed = "".join(traceback.format_exception(caught.value))
+                assert SECRET not in printed, name
+                assert _holders(caught.value, SECRET) == [], name
+    finally:
+        server.close()
+        await server.wait_closed()
 
 
 async def test_the_key_is_in_no_frame_of_a_raised_error(ionq_emulator: Emulator) -> None:
