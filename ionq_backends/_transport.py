@@ -176,11 +176,18 @@ class Transport:
             started = monotonic()
             async with asyncio.timeout(self._timeout.total):
                 async with session.get(url, **options) as resp:
-                    body = await _read_capped(resp)
                     status, answer = resp.status, resp.headers
-        coding = answer.get("Content-Encoding")
-        if coding is not None:
-            body = decode_body(body, coding, answer.get("x-request-id"))
+                    try:
+                        body = await _read_capped(resp)
+                        if "Content-Encoding" in answer:  # repeated lines mean one list
+                            coding = ", ".join(answer.getall("Content-Encoding"))
+                            body = decode_body(body, coding, answer.get("x-request-id"))
+                    except ResponseValidationError:
+                        if 200 <= status < 300:
+                            raise
+                        # An error answer's body is only its message: its status still says
+                        # what happened, and whether to try again.
+                        body = b""
         return Attempt(status, answer, body, monotonic() - started)
 
 
@@ -225,17 +232,26 @@ def decode_body(body: bytes, coding: str, request_id: str | None) -> bytes:
 
 
 def _inflate(data: bytes, name: str, request_id: str | None) -> bytes:
+    """`data` inflated whole: gzip member after member (RFC 1952), one deflate stream; a stream
+    cut short, or bytes after it that are no member, make the body invalid, never shorter."""
     for wbits in _WBITS[name]:  # deflate comes zlib-wrapped or raw, whatever RFC 9110 says
-        inflater = zlib.decompressobj(wbits)
+        out, rest = b"", data
         try:
-            out = inflater.decompress(data, MAX_BODY_BYTES + 1)
+            while True:
+                inflater = zlib.decompressobj(wbits)
+                out += inflater.decompress(rest, MAX_BODY_BYTES + 1 - len(out))
+                if len(out) > MAX_BODY_BYTES or inflater.unconsumed_tail:
+                    raise _invalid(
+                        f"response body exceeds the {MAX_BODY_BYTES} byte cap once decoded",
+                        request_id,
+                    )
+                rest = inflater.unused_data
+                if not inflater.eof or (rest and name == "deflate"):
+                    break  # cut short, or more than one stream: not this framing
+                if not rest:
+                    return out
         except zlib.error:
             continue
-        if len(out) > MAX_BODY_BYTES or inflater.unconsumed_tail:
-            raise _invalid(
-                f"response body exceeds the {MAX_BODY_BYTES} byte cap once decoded", request_id
-            )
-        return out
     raise _invalid(f"body is not valid {name}", request_id)
 
 

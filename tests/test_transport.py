@@ -19,7 +19,7 @@ import pytest
 from aiohttp import web
 from yarl import URL
 
-from ionq_backends import IonQClient, ResponseValidationError
+from ionq_backends import APIStatusError, IonQClient, ResponseValidationError
 from ionq_backends._constants import MAX_BODY_BYTES
 from ionq_backends._transport import Secret, Transport, _per_attempt, client_timeout, decode_body
 
@@ -344,8 +344,18 @@ GZIPPED = gzip.compress(BODY, mtime=0)  # no time in its header: the same bytes 
         ("deflate", zlib.compress(BODY)),
         ("deflate", _raw_deflate(BODY)),  # as many servers send it, RFC 9110 or not
         ("gzip,", GZIPPED),
+        ("gzip", gzip.compress(BODY[:5]) + gzip.compress(BODY[5:])),  # RFC 1952: members
     ],
-    ids=["identity", "gzip-identity", "any-case", "x-gzip", "deflate", "raw-deflate", "gzip-"],
+    ids=[
+        "identity",
+        "gzip-identity",
+        "any-case",
+        "x-gzip",
+        "deflate",
+        "raw-deflate",
+        "gzip-",
+        "gzip-members",
+    ],
 )
 def test_each_coding_is_undone(coding: str, sent: bytes) -> None:
     assert decode_body(sent, coding, "r-7") == BODY
@@ -359,6 +369,9 @@ def test_each_coding_is_undone(coding: str, sent: bytes) -> None:
         ("gzip, gzip, gzip", BODY, "3 content codings; at most 2"),
         ("gzip", BODY, "body is not valid gzip"),
         ("deflate", BODY, "body is not valid deflate"),
+        ("gzip", GZIPPED[:-3], "body is not valid gzip"),  # cut short: never a shorter body
+        ("gzip", GZIPPED + b"junk", "body is not valid gzip"),  # bytes after it, no member
+        ("deflate", zlib.compress(BODY) + zlib.compress(BODY), "body is not valid deflate"),
     ],
 )
 def test_a_coding_that_cannot_be_undone_is_named_with_the_request_id(
@@ -442,3 +455,46 @@ async def test_a_closed_transport_says_so_by_name() -> None:
     with pytest.raises(RuntimeError) as raised:
         transport.check_open()
     assert str(raised.value) == "this IonQClient is closed"
+
+
+async def test_content_codings_on_two_header_lines_are_all_undone() -> None:
+    """RFC 9110: repeated header lines mean one comma-joined list."""
+
+    async def twice(request: web.Request) -> web.Response:
+        response = web.Response(body=gzip.compress(GZIPPED), content_type="application/json")
+        response.headers.add("Content-Encoding", "gzip")
+        response.headers.add("Content-Encoding", "gzip")
+        return response
+
+    async with serve({"/v0.4/backends/{name}": twice}) as base:
+        transport = Transport(root=URL(base) / "v0.4", api_key=None, timeout=client_timeout(5),
+                              max_concurrency=1, session=None)  # fmt: skip
+        try:
+            attempt = await transport.attempt(transport.url("backends/x"))
+        finally:
+            await transport.close()
+    assert attempt.body == BODY
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Content-Encoding": "br"}, {"Content-Encoding": "gzip"}],  # unknown; not gzip at all
+)
+async def test_an_error_answer_whose_body_cannot_be_read_keeps_its_status(
+    headers: dict[str, str],
+) -> None:
+    """Its body is only its message: the status still says what happened, and whether to
+    retry, never a validation error with no status."""
+
+    asked = 0
+
+    async def busy(request: web.Request) -> web.Response:
+        nonlocal asked
+        asked += 1
+        return web.Response(status=503, body=b"\x00\x01", headers={**headers, "Retry-After": "0"})
+
+    async with serve({"/v0.4/backends/{name}": busy}) as base:
+        async with IonQClient(base_url=base, max_retries=2) as client:
+            with pytest.raises(APIStatusError) as raised:
+                await client.get_backend("qpu.aria-1")
+    assert (raised.value.status_code, asked) == (503, 3)  # retried, as a 503 is
