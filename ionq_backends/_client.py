@@ -195,12 +195,21 @@ class IonQClient:
         listing = self._profile.list_backends(verbose=self._verbose)
         # What the last list left out is asked with this one: a round trip, not two.
         done = await self._send([listing, *self._left_out], age)
-        if isinstance(answer := done[listing], IonQError):  # no news of the fleet
-            return await self._fan_out(self._asked_for(whole_fleet(self._listed)), age, done)
-        self._listed = self._profile.listed_names(answer.data)
+        answer = done[listing]
+        if isinstance(answer, Reply):
+            try:
+                listed = self._caller.parse(answer, self._profile.listed_names, listing)
+            except IonQError as error:
+                answer = error
+        if isinstance(answer, IonQError):  # no news of the fleet: every name it ever gave
+            fallback = self._asked_for(whole_fleet(self._listed))
+            # Sent with the next list, whatever it answers: recovering costs no round trip.
+            self._left_out = [r for n, (r, _) in fallback.items() if n not in self._listed]
+            return await self._fan_out(fallback, age, done)
+        self._listed = listed
         plan: Plan = dict.fromkeys(self._listed, (listing, True))
         plan |= self._asked_for(n for n in whole_fleet() if n not in plan)
-        self._left_out = [request for request, listed in plan.values() if not listed]
+        self._left_out = [request for request, in_list in plan.values() if not in_list]
         return await self._fan_out(plan, age, done)
 
     async def _send(

@@ -45,7 +45,7 @@ class BackendName(enum.StrEnum):
 def whole_fleet(listed: Iterable[str] = ()) -> list[str]:
     """The whole fleet: every name the API listed, in its order, then every `BackendName` the
     list left out (so a retired one is still asked for, and shows as its error)."""
-    return list(dict.fromkeys([*listed, *BackendName]))
+    return list(dict.fromkeys([*listed, *map(str, BackendName)]))  # names are plain `str`
 
 
 class BackendStatus(enum.StrEnum):

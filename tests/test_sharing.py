@@ -378,3 +378,60 @@ async def test_a_failed_list_asks_each_name_once_counting_those_sent_with_it() -
         snapshot = await client.get_backends()  # qpu.aria-2 went with the list: not asked again
     assert fleet.counts == {"list": 1, **dict.fromkeys(map(str, BackendName), 1)}
     assert sorted(snapshot) == sorted(BackendName) and not snapshot.errors
+
+
+async def test_after_a_failed_list_the_next_poll_is_still_one_round_trip() -> None:
+    """A failed first list taught nothing of what lists leave out: the names it could not
+    confirm go with the next list, which answers only once the left-out one has been asked."""
+    asked = asyncio.Event()
+    fails = True
+    waited_out: list[str] = []
+
+    async def listing(request: web.Request) -> web.Response:
+        if fails:
+            return web.json_response({"error": "Bad Gateway", "statusCode": 502}, status=502)
+        try:  # a client waiting for the list before asking the rest times out here
+            await asyncio.wait_for(asked.wait(), 5)
+        except TimeoutError:
+            waited_out.append(request.path)
+            raise
+        return web.json_response([backend(str(n)) for n in BackendName if n != "qpu.aria-2"])
+
+    async def one(request: web.Request) -> web.Response:
+        if request.match_info["name"] == "qpu.aria-2":
+            asked.set()
+        return web.json_response(backend(request.match_info["name"]))
+
+    routes = {"/v0.4/backends": listing, "/v0.4/backends/{name}": one}
+    async with serve(routes) as base, IonQClient(base_url=base, max_retries=0) as client:
+        first = await client.get_backends()  # the list failed: every name asked by name
+        assert sorted(first) == sorted(BackendName)
+        fails = False
+        asked.clear()  # the round above asked it by name
+        second = await client.get_backends()
+        assert sorted(second) == sorted(BackendName) and not second.errors
+    assert waited_out == []
+
+
+async def test_a_list_that_is_no_array_is_no_news_of_the_fleet() -> None:
+    """A 200 whose body is no array loses no name: the names the last list gave are asked by
+    name, as when the list fails, and every snapshot key is a plain `str`."""
+    broken = False
+    extra = "qpu.new-1"  # a name only the list knows
+
+    async def listing(request: web.Request) -> web.Response:
+        if broken:
+            return web.json_response({"backends": "moved"})
+        return web.json_response([backend(n) for n in [*map(str, BackendName), extra]])
+
+    async def one(request: web.Request) -> web.Response:
+        return web.json_response(backend(request.match_info["name"]))
+
+    routes = {"/v0.4/backends": listing, "/v0.4/backends/{name}": one}
+    async with serve(routes) as base, IonQClient(base_url=base, max_retries=0) as client:
+        before = await client.get_backends()
+        broken = True
+        for _ in range(2):  # and again: the broken list did not replace what was learnt
+            after = await client.get_backends()
+            assert sorted(after) == sorted(before) and extra in after and not after.errors
+            assert {type(name) for name in after} == {str}

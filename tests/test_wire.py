@@ -522,5 +522,6 @@ def test_listed_names_are_the_string_names_of_a_listing_in_order() -> None:
     listed = PROFILES["v0.4"].listed_names
     data = [{"backend": "b"}, {"backend": "a"}, {"backend": "b"}, {"backend": 3}, {"x": 1}, "c"]
     assert listed(data) == ["b", "a"]
-    assert listed({"backend": "a"}) == []
-    assert listed(None) == []
+    for no_array in ({"backend": "a"}, None):  # no news of the fleet, never an empty one
+        with pytest.raises(ResponseValidationError, match="expected array of backends"):
+            listed(no_array)

@@ -138,9 +138,10 @@ class Profile(abc.ABC):
 
     @staticmethod
     def listed_names(data: Any) -> list[str]:
-        """The backend names an answer to `list_backends()` holds, in its order."""
+        """The backend names an answer to `list_backends()` holds, in its order. An answer that
+        is no array is no news of the fleet: `ResponseValidationError`, never an empty fleet."""
         if type(data) is not list:
-            return []
+            raise ResponseValidationError([mismatch("array of backends", data)])
         names = (item.get("backend") for item in data if type(item) is dict)
         return list(dict.fromkeys(n for n in names if type(n) is str))
 
