@@ -28,6 +28,7 @@ from ._errors import ResponseValidationError as Invalid
 from ._logging import logger
 from ._retry import RetryPolicy
 from ._scrub import Scrubber
+from ._signals import cancel_and_wait
 from ._transport import Attempt, Transport
 from ._urls import same_origin
 from ._wire import Request, decipher_response
@@ -275,8 +276,20 @@ class Caller:
                 raise failure
             logger.info("retrying GET %s in %.2fs (retry %d of %d)",
                         path, decision.delay, retry + 1, self.policy.max_retries)  # fmt: skip
-            await self._sleep(decision.delay)
+            if await self._closed_while_waiting(decision.delay):
+                raise self._placed(APIConnectionError("the client was closed"), path, None)
             retry += 1
+
+    async def _closed_while_waiting(self, delay: float) -> bool:
+        """Wait `delay` seconds before a retry; True if the client was closed meanwhile (the
+        wait then ends at once: a closed client's requests end when it closes)."""
+        sleeping = asyncio.ensure_future(self._sleep(delay))
+        closing = asyncio.ensure_future(self.transport.wait_closed())
+        try:
+            await asyncio.wait([sleeping, closing], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            await cancel_and_wait(sleeping, closing)
+        return self.transport.closed
 
     def _reject_key(self) -> None:
         """From now on, send public requests without the key (one WARNING per client)."""

@@ -20,6 +20,7 @@ from yarl import URL
 from ._constants import MAX_BODY_BYTES, MAX_CONNECT_TIMEOUT, USER_AGENT
 from ._errors import ResponseValidationError
 from ._scrub import Scrubber
+from ._signals import cancel_and_wait
 
 __all__ = ["Attempt", "Secret", "Transport", "client_timeout", "decode_body"]
 
@@ -79,6 +80,7 @@ class Transport:
         self._borrowed = session
         self._session: aiohttp.ClientSession | None = session
         self._closed = False
+        self._closing = asyncio.Event()  # set by close(): a retry's wait ends at once
         # Bodies are decoded here, under the cap, so only encodings we decode are asked for.
         self._common = {"User-Agent": USER_AGENT, **(headers or {}), "Accept-Encoding": ENCODINGS}
         # Built once: the only place the key lives, in a str whose repr hides it (a traceback
@@ -118,6 +120,7 @@ class Transport:
         child = copy.copy(self)
         child._parent = self
         child._session = None
+        child._closing = asyncio.Event()
         child._set_timeout(timeout)
         return child
 
@@ -128,6 +131,19 @@ class Transport:
     @property
     def closed(self) -> bool:
         return self._closed or (self._parent is not None and self._parent.closed)
+
+    async def wait_closed(self) -> None:
+        """Return once this transport, or the one it was derived from, is closed."""
+        chain: list[Transport] = []
+        transport: Transport | None = self
+        while transport is not None:
+            chain.append(transport)
+            transport = transport._parent
+        waits = [asyncio.ensure_future(t._closing.wait()) for t in chain]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            await cancel_and_wait(*waits)
 
     def check_open(self) -> None:
         """Raise `RuntimeError` if the client (or the one it was derived from) was closed."""
@@ -159,6 +175,7 @@ class Transport:
     async def close(self) -> None:
         """Close the session if it is ours; a borrowed one stays open. Idempotent."""
         self._closed = True
+        self._closing.set()
         session, self._session = self._session, None
         if session is not None and session is not self._borrowed and self._parent is None:
             await session.close()

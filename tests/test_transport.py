@@ -19,7 +19,7 @@ import pytest
 from aiohttp import web
 from yarl import URL
 
-from ionq_backends import APIStatusError, IonQClient, ResponseValidationError
+from ionq_backends import APIConnectionError, APIStatusError, IonQClient, ResponseValidationError
 from ionq_backends._constants import MAX_BODY_BYTES
 from ionq_backends._transport import Secret, Transport, _per_attempt, client_timeout, decode_body
 
@@ -498,3 +498,31 @@ async def test_an_error_answer_whose_body_cannot_be_read_keeps_its_status(
             with pytest.raises(APIStatusError) as raised:
                 await client.get_backend("qpu.aria-1")
     assert (raised.value.status_code, asked) == (503, 3)  # retried, as a 503 is
+
+
+@pytest.mark.parametrize("closed", ["client", "parent"])  # itself, or the one it came from
+async def test_closing_ends_a_request_waiting_to_retry_at_once(closed: str) -> None:
+    """A Retry-After of 30 s: the request ends when the client closes, not when it wakes."""
+    answered = asyncio.Event()
+
+    async def slow_down(request: web.Request) -> web.Response:
+        answered.set()
+        body = {"error": "Too Many Requests", "message": "slow down", "statusCode": 429}
+        return web.json_response(body, status=429, headers={"Retry-After": "30"})
+
+    sleeping = asyncio.Event()
+
+    async def sleep(delay: float) -> None:
+        sleeping.set()
+        await asyncio.sleep(delay)
+
+    async with serve({"/v0.4/backends/{name}": slow_down}) as base:
+        parent = IonQClient(base_url=base, sleep=sleep)
+        client = parent.with_options(timeout=10) if closed == "parent" else parent
+        call = asyncio.create_task(client.get_backend("qpu.aria-1"))
+        await sleeping.wait()  # answered, and waiting out its Retry-After
+        assert answered.is_set()
+        await parent.close()
+        async with asyncio.timeout(5):  # the retry would wait 30 s
+            with pytest.raises(APIConnectionError, match=r"^the client was closed"):
+                await call
