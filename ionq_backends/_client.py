@@ -236,8 +236,8 @@ class IonQClient:
             if isinstance(request, IonQError):  # the name could not even be asked
                 raise request
             outcome = done[request]
-            if isinstance(outcome, IonQError):
-                raise outcome
+            if isinstance(outcome, IonQError):  # names sharing a request: each its own copy
+                raise outcome.with_context(method=None, path=None)
             return self._pick(request, outcome, name, listed=listed)
 
         backends, errors = collect(plan, backend)

@@ -230,7 +230,8 @@ async def test_a_non_ionq_error_in_one_latest_characterization_is_that_backends_
 async def test_v03_fan_out_when_the_list_request_itself_fails(
     ionq_emulator: Emulator, status: int
 ) -> None:
-    """Every name shares v0.3's one list request: its failure is every name's error, once."""
+    """Every name shares v0.3's one list request, sent once: its failure is every name's
+    error, each a copy of its own (one object raised for each would share one traceback)."""
     ionq_emulator.inject("/v0.3/backends", status=status, times=10)
     names = ["qpu.aria-1", "qpu.forte-1", "qpu.nope"]
     async with IonQClient(base_url=ionq_emulator.base_url, api_version="v0.3",
@@ -238,9 +239,12 @@ async def test_v03_fan_out_when_the_list_request_itself_fails(
         snapshot = await client.get_backends(names)
     assert dict(snapshot) == {}
     assert list(snapshot.errors) == names
-    (error,) = {id(e): e for e in snapshot.errors.values()}.values()  # one error, shared
-    assert getattr(error, "status_code", None) == status
-    assert error.path == "/v0.3/backends"
+    errors = list(snapshot.errors.values())
+    assert len({id(e) for e in errors}) == len(names)
+    for error in errors:
+        assert getattr(error, "status_code", None) == status
+        assert error.path == "/v0.3/backends"
+    error = errors[0]
     if status == 503:
         assert isinstance(error, ServerError)
     assert sum(r.path == "/v0.3/backends" for r in ionq_emulator.requests) == 1
