@@ -201,8 +201,7 @@ class Caller:
         """End a flight: each caller still waiting gets its outcome. A re-sent flight's outcome
         is its task's. An answer is kept when the call had a `max_age`, or replaces one kept
         before; with neither (the default) nothing is kept, nor paid for."""
-        if self._flights.get(request) is flight:
-            del self._flights[request]
+        self._abandon(request, flight)
         task = flight.task
         if task is not None:
             outcome = None if task.cancelled() else (task.exception() or task.result())
